@@ -1,0 +1,193 @@
+"""The `stemchat` command line: check, ingest, status, ask, eval, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from stemchat.errors import StemchatError
+from stemchat.settings import Settings, load_settings
+
+
+def _print_json(obj: object) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from stemchat.corpus import check_corpus
+
+    corpus = check_corpus(settings.corpus_dir, max_age_days=settings.review_max_age_days)
+    if args.json:
+        _print_json(
+            {
+                "documents": len(corpus.documents),
+                "conditions": len(corpus.evidence.conditions) if corpus.evidence else 0,
+                "errors": [str(i) for i in corpus.errors],
+                "warnings": [str(i) for i in corpus.warnings],
+            }
+        )
+    else:
+        for issue in corpus.issues:
+            print(issue)
+        n_cond = len(corpus.evidence.conditions) if corpus.evidence else 0
+        print(
+            f"{len(corpus.documents)} documents, {n_cond} conditions: "
+            f"{len(corpus.errors)} errors, {len(corpus.warnings)} warnings"
+        )
+    return 1 if corpus.errors else 0
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from stemchat.embeddings import make_embeddings
+    from stemchat.ingest import ingest, status
+
+    if args.if_stale:
+        st = status(settings)
+        if st["documents"] and not st["pending"]:
+            print(f"index is up to date: {st['documents']} documents, {st['chunks']} chunks")
+            return 0
+    report = ingest(settings, make_embeddings(settings), progress=not args.json)
+    if args.json:
+        _print_json(vars(report))
+    else:
+        for issue in report.issues:
+            print(issue, file=sys.stderr)
+        print(
+            f"ingested: {len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.removed)} removed, {report.unchanged} unchanged; "
+            f"{report.chunks_embedded} chunks embedded; now {report.documents} documents, "
+            f"{report.chunks} chunks (version {report.version})"
+        )
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from stemchat.ingest import status
+
+    st = status(settings)
+    if args.json:
+        _print_json(st)
+    else:
+        for key, value in st.items():
+            print(f"{key:>20}: {value}")
+    return 0
+
+
+def ensure_index(settings: Settings, *, quiet: bool = False) -> None:
+    """Ingest first when the store is empty or behind the corpus, saying so on stderr."""
+    from stemchat.embeddings import make_embeddings
+    from stemchat.ingest import ingest, status
+
+    st = status(settings)
+    if st["documents"] and not st["pending"]:
+        return
+    reason = "empty" if not st["documents"] else f"behind the corpus ({st['pending']} changes)"
+    print(f"stemchat: the index is {reason}; ingesting first...", file=sys.stderr)
+    ingest(settings, make_embeddings(settings), progress=not quiet)
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from stemchat.engine import Conversation, Engine
+
+    ensure_index(settings, quiet=args.json)
+    engine = Engine(settings)
+    conversation = Conversation()
+    for question in args.questions:
+        answer = engine.answer(question, conversation)
+        if args.json:
+            _print_json(answer.to_json())
+        else:
+            print(answer.answer)
+            for c in answer.citations:
+                print(f"  [{c.n}] {c.title} ({c.kind}, {c.date}) {c.url}")
+            print()
+    return 0
+
+
+def cmd_eval_retrieval(args: argparse.Namespace, settings: Settings) -> int:
+    from stemchat.beir import evaluate_retrieval
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    result = evaluate_retrieval(settings, Path(args.dataset), methods, progress=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from stemchat.bench import run_bench
+
+    result = run_bench(settings, Path(args.dataset), limit=args.limit, queries=args.queries)
+    text = json.dumps(result, indent=2)
+    if args.json:
+        Path(args.json).write_text(text)
+    print(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stemchat", description="Honest, sourced answers about stem cell therapy evidence."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check", help="lint the corpus (exit 0 clean, 1 errors)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("ingest", help="index the corpus incrementally")
+    p.add_argument("--if-stale", action="store_true", help="do nothing when the index is current")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("status", help="store, model, what is indexed and pending")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("ask", help="answer questions (consecutive turns of one conversation)")
+    p.add_argument("questions", nargs="+", help="one or more questions")
+    p.add_argument("--json", action="store_true", help="one JSON object per turn, one per line")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="evaluation")
+    esub = p.add_subparsers(dest="eval_command", required=True)
+    r = esub.add_parser("retrieval", help="retrieval metrics on a BEIR-layout dataset")
+    r.add_argument("dataset", help="folder with corpus.jsonl, queries.jsonl, qrels/test.tsv")
+    r.add_argument("--methods", default="bm25,dense,hybrid", help="comma-separated methods")
+    r.add_argument("--json", metavar="OUT", help="write the result to this file")
+    r.set_defaults(func=cmd_eval_retrieval)
+
+    p = sub.add_parser("bench", help="performance benchmark on MedQuAD passages")
+    p.add_argument(
+        "--dataset",
+        default="../shared/datasets/medquad-liveqa",
+        help="BEIR-layout dataset folder (default: ../shared/datasets/medquad-liveqa)",
+    )
+    p.add_argument("--limit", type=int, default=2000, help="first N passages (default 2000)")
+    p.add_argument("--queries", type=int, default=300, help="number of queries (>= 200)")
+    p.add_argument("--json", metavar="OUT", help="write the result to this file")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        return int(args.func(args, settings))
+    except StemchatError as exc:
+        print(f"stemchat: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("stemchat: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

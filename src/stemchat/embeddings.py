@@ -1,0 +1,68 @@
+"""Embeddings behind LangChain's `Embeddings` interface, from local weights only."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+
+from stemchat.settings import Settings
+
+_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def model_tag(model_path: Path) -> str:
+    """A cheap fingerprint of the weights: a changed model re-embeds the corpus."""
+    weights = model_path / "model.safetensors"
+    if not weights.exists():
+        weights = model_path / "config.json"
+    h = hashlib.sha256()
+    with weights.open("rb") as fh:
+        h.update(fh.read(1 << 20))
+    h.update(str(weights.stat().st_size).encode())
+    return f"{model_path.name}-{h.hexdigest()[:12]}"
+
+
+class SentenceTransformerEmbeddings(Embeddings):
+    """all-MiniLM-L6-v2 through sentence-transformers (torch), normalized for cosine search."""
+
+    def __init__(self, model_path: Path, batch_size: int = 32) -> None:
+        self.model_path = model_path
+        self.batch_size = batch_size
+
+    @property
+    def model(self):  # type: ignore[no-untyped-def]
+        return _load_sentence_transformer(str(self.model_path))
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+        return vectors.tolist()  # type: ignore[no-any-return]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+@lru_cache(maxsize=2)
+def _load_sentence_transformer(path: str):  # type: ignore[no-untyped-def]
+    """Load the model once per process (thread-safe)."""
+    with _LOCK:
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(path, device="cpu", local_files_only=True)
+
+
+def make_embeddings(settings: Settings) -> Embeddings:
+    """The embeddings the settings ask for."""
+    return SentenceTransformerEmbeddings(settings.resolved_model_path, settings.embed_batch_size)

@@ -1,0 +1,264 @@
+"""Incremental, single-writer ingest of the corpus into the store.
+
+Order of writes for each changed document: new chunks, then the manifest (commit), then the
+old chunks are deleted. A crash at any point leaves the store readable and the next run repairs it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+from langchain_core.embeddings import Embeddings
+
+from stemchat.chunking import chunk_document, content_key
+from stemchat.corpus import Corpus, CorpusDocument, load_corpus
+from stemchat.embeddings import model_tag
+from stemchat.errors import IngestLockedError, StoreError
+from stemchat.retrieval import lexical_index_for
+from stemchat.settings import Settings
+from stemchat.store import DocEntry, Manifest, Store, open_store
+
+COMMIT_BATCH = 64
+
+
+@dataclass
+class Plan:
+    """What an ingest would do."""
+
+    add: list[CorpusDocument] = field(default_factory=list)
+    update: list[CorpusDocument] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept_on_error: list[str] = field(default_factory=list)
+
+    @property
+    def pending(self) -> int:
+        return len(self.add) + len(self.update) + len(self.remove)
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    chunks_embedded: int = 0
+    orphans_removed: int = 0
+    documents: int = 0
+    chunks: int = 0
+    version: str = ""
+    issues: list[str] = field(default_factory=list)
+
+
+def plan_ingest(corpus: Corpus, manifest: Manifest, settings: Settings, tag: str) -> Plan:
+    """Compare the corpus on disk with the manifest in the store."""
+    plan = Plan()
+    present = {d.id for d in corpus.documents}
+    broken = {i.path.stem for i in corpus.errors if i.path.suffix == ".md"}
+    for doc in corpus.documents:
+        key = content_key(doc, settings.chunk_size, settings.chunk_overlap, tag)
+        entry = manifest.documents.get(doc.id)
+        if entry is None:
+            plan.add.append(doc)
+        elif entry.key != key:
+            plan.update.append(doc)
+        else:
+            plan.unchanged.append(doc.id)
+    for doc_id in manifest.documents:
+        if doc_id in present:
+            continue
+        if doc_id in broken:
+            # The file is there but invalid now: keep what is stored until it is fixed.
+            plan.kept_on_error.append(doc_id)
+        else:
+            plan.remove.append(doc_id)
+    return plan
+
+
+def ingest_lock(settings: Settings) -> FileLock:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(settings.data_dir / "ingest.lock"), timeout=0)
+
+
+def ingest(
+    settings: Settings,
+    embeddings: Embeddings,
+    *,
+    store: Store | None = None,
+    progress: bool = False,
+    on_step: Callable[[str], None] | None = None,
+) -> IngestReport:
+    """Bring the store in line with the corpus; refuse to run beside another ingest."""
+    lock = ingest_lock(settings)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise IngestLockedError(
+            f"another ingest is running (lock {lock.lock_file}); wait for it to finish and retry"
+        ) from None
+    try:
+        return _ingest_locked(
+            settings, embeddings, store or open_store(settings), progress, on_step
+        )
+    finally:
+        lock.release()
+
+
+def _ingest_locked(
+    settings: Settings,
+    embeddings: Embeddings,
+    store: Store,
+    progress: bool,
+    on_step: Callable[[str], None] | None,
+) -> IngestReport:
+    corpus = load_corpus(settings.corpus_dir)
+    report = IngestReport(issues=[str(i) for i in corpus.issues])
+    tag = model_tag(settings.resolved_model_path)
+    manifest = store.read_manifest()
+    if manifest.model and manifest.model != tag:
+        manifest = Manifest(model=tag)  # a new model: every document is re-embedded
+    manifest.model = tag
+    report.orphans_removed = _repair(store, manifest)
+    plan = plan_ingest(corpus, manifest, settings, tag)
+
+    todo = plan.add + plan.update
+    bar = _progress(sum(1 for _ in todo), progress)
+    for start in range(0, len(todo), COMMIT_BATCH):
+        batch = todo[start : start + COMMIT_BATCH]
+        chunked = [
+            (
+                doc,
+                chunk_document(
+                    doc,
+                    chunk_size=settings.chunk_size,
+                    chunk_overlap=settings.chunk_overlap,
+                    model_tag=tag,
+                ),
+            )
+            for doc in batch
+        ]
+        chunks = [c for _, cs in chunked for c in cs]
+        vectors = embed_in_batches(
+            embeddings, [c.text for c in chunks], settings.embed_batch_size * 4, False
+        )
+        report.chunks_embedded += len(chunks)
+        # 1) new chunks (ids carry the content key, so old ones stay untouched)
+        store.upsert(
+            [c.id for c in chunks], vectors, [c.text for c in chunks], [c.metadata for c in chunks]
+        )
+        # 2) commit: one manifest write makes the whole batch visible at once
+        stale: list[str] = []
+        for doc, cs in chunked:
+            old = manifest.documents.get(doc.id)
+            manifest.documents[doc.id] = DocEntry(
+                key=content_key(doc, settings.chunk_size, settings.chunk_overlap, tag),
+                chunks=len(cs),
+                title=doc.meta.title,
+                sha256=doc.sha256,
+            )
+            if old is None:
+                report.added.append(doc.id)
+            else:
+                report.updated.append(doc.id)
+                stale.extend(set(old.chunk_ids(doc.id)) - {c.id for c in cs})
+        store.write_manifest(manifest)
+        # 3) only then drop the replaced chunks
+        store.delete(sorted(stale))
+        if bar is not None:
+            bar.update(len(batch))
+        if on_step:
+            for doc, _ in chunked:
+                on_step(doc.id)
+    if bar is not None:
+        bar.close()
+    if plan.remove:
+        removed = [(doc_id, manifest.documents.pop(doc_id)) for doc_id in plan.remove]
+        store.write_manifest(manifest)
+        for doc_id, old in removed:
+            store.delete(old.chunk_ids(doc_id))
+            report.removed.append(doc_id)
+    if not manifest.updated or todo or plan.remove:
+        store.write_manifest(manifest)
+    report.unchanged = len(plan.unchanged)
+    report.documents = len(manifest.documents)
+    report.chunks = manifest.chunk_count
+    report.version = manifest.version
+    lexical_index_for(store, manifest, settings.data_dir)
+    return report
+
+
+def _progress(total: int, enabled: bool):  # type: ignore[no-untyped-def]
+    if not enabled or total < 20:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="doc", desc="ingesting", file=sys.stderr)
+
+
+def _repair(store: Store, manifest: Manifest) -> int:
+    """Delete chunks the manifest does not own (left by an interrupted ingest)."""
+    owned = set(manifest.all_chunk_ids())
+    orphans = [i for i in store.all_ids() if i not in owned]
+    if orphans:
+        store.delete(orphans)
+    return len(orphans)
+
+
+def embed_in_batches(
+    embeddings: Embeddings, texts: list[str], batch: int, progress: bool
+) -> list[list[float]]:
+    """Embed with a progress bar on long runs."""
+    if not texts:
+        return []
+    bar = None
+    if progress and len(texts) > batch:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(texts), unit="chunk", desc="embedding", file=sys.stderr)
+    out: list[list[float]] = []
+    for start in range(0, len(texts), batch):
+        out.extend(embeddings.embed_documents(texts[start : start + batch]))
+        if bar:
+            bar.update(min(batch, len(texts) - start))
+    if bar:
+        bar.close()
+    return out
+
+
+def status(settings: Settings, store: Store | None = None) -> dict[str, object]:
+    """Store location and mode, model, what is indexed and what is pending."""
+    store = store or open_store(settings)
+    corpus = load_corpus(settings.corpus_dir)
+    tag = model_tag(settings.resolved_model_path)
+    manifest = store.read_manifest()
+    stale_model = bool(manifest.model) and manifest.model != tag
+    plan = plan_ingest(corpus, manifest if not stale_model else Manifest(model=tag), settings, tag)
+    return {
+        "mode": settings.store_mode,
+        "location": store.location,
+        "collection": store.name,
+        "model": str(settings.resolved_model_path),
+        "model_tag": tag,
+        "documents": len(manifest.documents),
+        "chunks": manifest.chunk_count,
+        "stored_chunks": store.count(),
+        "version": manifest.version,
+        "updated": manifest.updated,
+        "pending": plan.pending,
+        "pending_documents": sorted([d.id for d in plan.add + plan.update] + plan.remove),
+        "corpus_errors": len(corpus.errors),
+        "evidence_map_version": corpus.evidence.version if corpus.evidence else None,
+    }
+
+
+def corpus_dir_exists(settings: Settings) -> bool:
+    return Path(settings.documents_dir).is_dir()
+
+
+__all__ = ["IngestReport", "Plan", "StoreError", "ingest", "plan_ingest", "status"]

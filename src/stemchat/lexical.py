@@ -1,0 +1,110 @@
+"""BM25 over the committed chunks (bm25s), built once per corpus version and kept on disk."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+_CACHE: dict[str, LexicalIndex] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+class LexicalIndex:
+    """A bm25s index plus the chunk ids it ranks."""
+
+    def __init__(self, retriever, ids: list[str]) -> None:  # type: ignore[no-untyped-def]
+        self._retriever = retriever
+        self.ids = ids
+        self._stem = _stemmer()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def build(cls, ids: Sequence[str], texts: Sequence[str]) -> LexicalIndex:
+        import bm25s
+
+        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        if texts:
+            tokens = bm25s.tokenize(
+                list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False
+            )
+            retriever.index(tokens, show_progress=False)
+        return cls(retriever, list(ids))
+
+    def save(self, folder: Path) -> None:
+        """Write atomically: build in a temporary folder, then rename."""
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self.ids:
+            self._retriever.save(str(tmp))
+        (tmp / "ids.json").write_text(json.dumps(self.ids))
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        import bm25s
+
+        ids = json.loads((folder / "ids.json").read_text())
+        retriever = bm25s.BM25.load(str(folder)) if ids else bm25s.BM25()
+        return cls(retriever, ids)
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """Top-k (chunk id, BM25 score), best first; empty when nothing matches."""
+        import bm25s
+
+        if not self.ids or k <= 0:
+            return []
+        tokens = bm25s.tokenize(
+            [query], stopwords="en", stemmer=self._stem, show_progress=False, return_ids=False
+        )
+        vocab = self._retriever.vocab_dict
+        known = [[t for t in tokens[0] if t in vocab]]
+        if not known[0]:
+            return []
+        k = min(k, len(self.ids))
+        with self._lock:
+            docs, scores = self._retriever.retrieve(known, k=k, show_progress=False, n_threads=1)
+        out = []
+        for d, s in zip(docs[0], scores[0], strict=True):
+            if s > 0:
+                out.append((self.ids[int(d)], float(s)))
+        return out
+
+    def scores_for(self, query: str) -> np.ndarray:  # pragma: no cover - diagnostics
+        import bm25s
+
+        tokens = bm25s.tokenize(
+            [query], stopwords="en", stemmer=self._stem, show_progress=False, return_ids=False
+        )
+        return self._retriever.get_scores(tokens[0])
+
+
+def cached_index(folder: Path, build) -> LexicalIndex:  # type: ignore[no-untyped-def]
+    """Load the index for one corpus version once per process, building and saving it if absent."""
+    key = str(folder)
+    with _CACHE_LOCK:
+        index = _CACHE.get(key)
+        if index is not None:
+            return index
+        if (folder / "ids.json").exists():
+            try:
+                index = LexicalIndex.load(folder)
+            except Exception:
+                index = None
+        if index is None:
+            index = build()
+            index.save(folder)
+        _CACHE[key] = index
+        return index

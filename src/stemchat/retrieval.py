@@ -1,0 +1,179 @@
+"""Hybrid retrieval: dense (Chroma, cosine) + lexical (BM25) fused by RRF, behind `BaseRetriever`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from stemchat.fusion import rrf, top
+from stemchat.lexical import LexicalIndex, cached_index
+from stemchat.store import Manifest, Store
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with what the answer and the citations need."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    heading: str
+    kind: str
+    date: str
+    url: str
+    conditions: tuple[str, ...]
+    text: str
+    score: float
+
+    @classmethod
+    def from_metadata(cls, chunk_id: str, text: str, meta: dict[str, Any], score: float) -> Passage:
+        conds = tuple(c for c in str(meta.get("conditions", "")).split(",") if c)
+        return cls(
+            chunk_id=chunk_id,
+            doc_id=str(meta.get("doc_id", "")),
+            title=str(meta.get("title", "")),
+            heading=str(meta.get("heading", "")),
+            kind=str(meta.get("kind", "")),
+            date=str(meta.get("date", "")),
+            url=str(meta.get("url", "")),
+            conditions=conds,
+            text=text,
+            score=score,
+        )
+
+    @property
+    def body(self) -> str:
+        """The chunk text without the 'title — heading' line the chunker put first."""
+        head, sep, rest = self.text.partition("\n\n")
+        return rest if sep and head.startswith(self.title) else self.text
+
+    def to_document(self) -> Document:
+        return Document(
+            id=self.chunk_id,
+            page_content=self.text,
+            metadata={
+                "chunk_id": self.chunk_id,
+                "doc_id": self.doc_id,
+                "title": self.title,
+                "heading": self.heading,
+                "kind": self.kind,
+                "date": self.date,
+                "url": self.url,
+                "conditions": list(self.conditions),
+                "score": self.score,
+            },
+        )
+
+
+def lexical_index_for(store: Store, manifest: Manifest, data_dir: Path) -> LexicalIndex:
+    """The BM25 index of the committed chunks, loaded or built once per corpus version."""
+    folder = data_dir / "bm25" / f"{store.name}-{manifest.version}"
+
+    def build() -> LexicalIndex:
+        hits = store.get(manifest.all_chunk_ids())
+        return LexicalIndex.build([h.id for h in hits], [h.text for h in hits])
+
+    return cached_index(folder, build)
+
+
+class HybridRetriever(BaseRetriever):
+    """Dense + BM25 with reciprocal rank fusion and an optional boost or filter by condition."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: Store
+    embeddings: Embeddings
+    lexical: LexicalIndex
+    manifest: Manifest
+    k: int = 6
+    candidates: int = 40
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    condition_boost: float = 1.5
+    mode: Mode = "hybrid"
+
+    def _get_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        conditions: Sequence[str] = (),
+        filter_conditions: bool = False,
+        k: int | None = None,
+        mode: Mode | None = None,
+    ) -> list[Document]:
+        passages = self.search(
+            query, k=k, conditions=conditions, filter_conditions=filter_conditions, mode=mode
+        )
+        return [p.to_document() for p in passages]
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        conditions: Sequence[str] = (),
+        filter_conditions: bool = False,
+        mode: Mode | None = None,
+        query_vector: Sequence[float] | None = None,
+    ) -> list[Passage]:
+        """Top-k passages for a question, best first."""
+        k = k or self.k
+        mode = mode or self.mode
+        n = max(self.candidates, k)
+        where = _condition_filter(conditions) if filter_conditions and conditions else None
+        rankings: dict[str, list[str]] = {}
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        if mode in ("hybrid", "dense"):
+            vector = (
+                query_vector if query_vector is not None else self.embeddings.embed_query(query)
+            )
+            # Ask for a few extra: chunks of an interrupted ingest are dropped below.
+            hits = self.store.query(vector, n + 8, where)
+            dense = [h for h in hits if self.manifest.is_committed(h.metadata)][:n]
+            rankings["dense"] = [h.id for h in dense]
+            found.update({h.id: (h.text, h.metadata) for h in dense})
+        if mode in ("hybrid", "bm25"):
+            lexical = self.lexical.search(query, n * 2 if where else n)
+            ranked = [cid for cid, _ in lexical]
+            missing = [cid for cid in ranked if cid not in found]
+            for hit in self.store.get(missing) if missing else []:
+                if self.manifest.is_committed(hit.metadata):
+                    found[hit.id] = (hit.text, hit.metadata)
+            ranked = [cid for cid in ranked if cid in found]
+            if where:
+                ranked = [
+                    c for c in ranked if any(found[c][1].get(f"cond_{x}") for x in conditions)
+                ]
+            rankings["bm25"] = ranked[:n]
+        scores = rrf(
+            rankings,
+            k=self.rrf_k,
+            weights={"dense": self.dense_weight, "bm25": self.lexical_weight},
+        )
+        if conditions and self.condition_boost != 1.0:
+            wanted = set(conditions)
+            for cid in scores:
+                conds = set(str(found[cid][1].get("conditions", "")).split(","))
+                if conds & wanted:
+                    scores[cid] *= self.condition_boost
+        return [
+            Passage.from_metadata(cid, found[cid][0], found[cid][1], score)
+            for cid, score in top(scores, k)
+        ]
+
+
+def _condition_filter(conditions: Sequence[str]) -> dict[str, Any]:
+    clauses = [{f"cond_{c}": True} for c in conditions]
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}

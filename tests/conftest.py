@@ -1,0 +1,56 @@
+"""Shared fixtures: the real model loaded once per session, real Chroma stores in temp folders."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import stemchat  # noqa: F401  (sets the offline environment before anything else loads)
+from stemchat.embeddings import make_embeddings
+from stemchat.settings import Settings
+
+DATA = Path(__file__).parent / "data"
+TEST_CORPUS = DATA / "corpus"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's STEMCHAT_* settings."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("STEMCHAT_"):
+            monkeypatch.delenv(key, raising=False)
+
+
+def make_settings(tmp: Path, corpus: Path, **extra: object) -> Settings:
+    return Settings(corpus_dir=corpus, data_dir=tmp / "data", **extra)  # type: ignore[arg-type]
+
+
+def copy_corpus(dest: Path, source: Path = TEST_CORPUS) -> Path:
+    shutil.copytree(source, dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def embeddings():  # type: ignore[no-untyped-def]
+    """The bundled MiniLM, loaded once for the whole session."""
+    settings = Settings()
+    emb = make_embeddings(settings)
+    emb.embed_query("warm up")
+    return emb
+
+
+@pytest.fixture(scope="session")
+def indexed(tmp_path_factory: pytest.TempPathFactory, embeddings) -> Iterator[Settings]:  # type: ignore[no-untyped-def]
+    """The test corpus ingested once into a real embedded Chroma store; treat as read-only."""
+    from stemchat.ingest import ingest
+
+    tmp = tmp_path_factory.mktemp("indexed")
+    settings = make_settings(tmp, copy_corpus(tmp / "corpus"))
+    ingest(settings, embeddings)
+    yield settings
