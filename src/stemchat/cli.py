@@ -41,6 +41,28 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if corpus.errors else 0
 
 
+def cmd_corpus_report(args: argparse.Namespace, settings: Settings) -> int:
+    from stemchat.corpus.report import corpus_report
+
+    report = corpus_report(settings.corpus_dir, max_age_days=settings.review_max_age_days)
+    if args.json:
+        _print_json(report)
+    else:
+        print(f"{'document':<42} {'kind':<10} {'words':>5} {'grade':>5}  reviewed    problems")
+        for r in report["rows"]:
+            flags = "; ".join(r["problems"] + (["stale review"] if r["stale"] else []))
+            print(
+                f"{r['id']:<42} {r['kind']:<10} {r['words']:>5} {r['grade']:>5}  {r['last_reviewed']}  {flags}"
+            )
+        print(
+            f"{report['documents']} documents {report['by_kind']}, {report['conditions']} conditions "
+            f"{report['by_tier']}; mean grade {report['mean_grade']}, max {report['max_grade']}; "
+            f"{len(report['errors'])} errors, {len(report['warnings'])} warnings"
+        )
+    bad = report["errors"] or any(r["problems"] for r in report["rows"])
+    return 1 if bad else 0
+
+
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from stemchat.embeddings import make_embeddings
     from stemchat.ingest import ingest, status
@@ -139,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="lint the corpus (exit 0 clean, 1 errors)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("corpus", help="corpus tools for maintainers")
+    csub = p.add_subparsers(dest="corpus_command", required=True)
+    r = csub.add_parser("report", help="words, reading grade and review state per document")
+    r.add_argument("--json", action="store_true", help="print as JSON")
+    r.set_defaults(func=cmd_corpus_report)
 
     p = sub.add_parser("ingest", help="index the corpus incrementally")
     p.add_argument("--if-stale", action="store_true", help="do nothing when the index is current")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from stemchat.corpus.models import EvidenceMap
 
@@ -55,6 +55,23 @@ class ConditionDetector:
     def _fuzzy_choices(self) -> list[str]:
         return [p for p in self._phrases if len(p) >= FUZZY_MIN_LEN]
 
+    def _fuzzy_match(self, gram: str) -> str | None:
+        """A known phrase within a typo or two of `gram`, word by word (short words exact)."""
+        words = gram.split()
+        budget = sum(_allowed(w) for w in words)
+        if budget == 0:
+            return None
+        for phrase, _dist, _ in process.extract(
+            gram, self._fuzzy_choices, scorer=OSA.distance, score_cutoff=budget, limit=5
+        ):
+            other = phrase.split()
+            if len(other) == len(words) and all(
+                a == b or (a[0] == b[0] and OSA.distance(a, b) <= _allowed(a))
+                for a, b in zip(words, other, strict=True)
+            ):
+                return str(phrase)
+        return None
+
     def mentions(self, text: str) -> list[Mention]:
         words = normalize(text).split()
         found: list[Mention] = []
@@ -66,14 +83,11 @@ class ConditionDetector:
                 if owners:
                     found.extend(Mention(c, gram, start, start + size) for c in sorted(owners))
                 elif len(gram) >= FUZZY_MIN_LEN and size <= 4:
-                    allowed = 1 if len(gram) < 9 else 2
-                    match = process.extractOne(
-                        gram, self._fuzzy_choices, scorer=Levenshtein.distance, score_cutoff=allowed
-                    )
-                    if match and match[0][0] == gram[0]:
+                    phrase = self._fuzzy_match(gram)
+                    if phrase:
                         found.extend(
-                            Mention(c, match[0], start, start + size, fuzzy=True)
-                            for c in sorted(self._phrases[match[0]])
+                            Mention(c, phrase, start, start + size, fuzzy=True)
+                            for c in sorted(self._phrases[phrase])
                         )
         return _longest_spans(found)
 
@@ -84,6 +98,13 @@ class ConditionDetector:
             if m.condition not in ordered:
                 ordered.append(m.condition)
         return ordered
+
+
+def _allowed(word: str) -> int:
+    """Typos tolerated in one word: none under 5 letters, one up to 8, two beyond."""
+    if len(word) < FUZZY_MIN_LEN:
+        return 0
+    return 1 if len(word) < 9 else 2
 
 
 def _longest_spans(mentions: list[Mention]) -> list[Mention]:

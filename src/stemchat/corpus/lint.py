@@ -28,21 +28,6 @@ def check_corpus(
                             field=f"conditions[{condition.id}].key_documents",
                         )
                     )
-        owners: dict[str, str] = {}
-        for condition in corpus.evidence.conditions.values():
-            for synonym in [condition.name, *condition.synonyms]:
-                key = synonym.casefold().strip()
-                if key in owners and owners[key] != condition.id:
-                    corpus.issues.append(
-                        Issue(
-                            conditions_file,
-                            f"synonym '{synonym}' belongs to both '{owners[key]}' and '{condition.id}'",
-                            "keep it on one condition",
-                            field=f"conditions[{condition.id}].synonyms",
-                            severity="warning",
-                        )
-                    )
-                owners.setdefault(key, condition.id)
     for doc in corpus.documents:
         reviewed = dt.date.fromisoformat(doc.meta.last_reviewed)
         age = (today - reviewed).days
