@@ -46,6 +46,24 @@ def embeddings():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
+def shipped(tmp_path_factory: pytest.TempPathFactory, embeddings) -> Iterator[Settings]:  # type: ignore[no-untyped-def]
+    """The real shipped corpus, ingested once per session into a temp store; read-only."""
+    from stemchat.ingest import ingest
+
+    tmp = tmp_path_factory.mktemp("shipped")
+    settings = make_settings(tmp, REPO / "corpus")
+    ingest(settings, embeddings)
+    yield settings
+
+
+@pytest.fixture(scope="session")
+def shipped_engine(shipped):  # type: ignore[no-untyped-def]
+    from stemchat.engine import Engine
+
+    return Engine(shipped)
+
+
+@pytest.fixture(scope="session")
 def indexed(tmp_path_factory: pytest.TempPathFactory, embeddings) -> Iterator[Settings]:  # type: ignore[no-untyped-def]
     """The test corpus ingested once into a real embedded Chroma store; treat as read-only."""
     from stemchat.ingest import ingest

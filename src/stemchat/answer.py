@@ -9,7 +9,7 @@ from typing import Any
 
 from stemchat.corpus.models import Condition
 from stemchat.retrieval import Passage
-from stemchat.texts import disclaimer, text, tier_description
+from stemchat.texts import disclaimer, tier_description
 from stemchat.understanding import normalize
 
 SAFETY_CLASSES = ("none", "emergency", "crisis", "personal_advice", "out_of_scope", "injection")
@@ -128,6 +128,7 @@ class Answer:
     disclaimer: str = field(default_factory=disclaimer)
     conditions: list[str] = field(default_factory=list)
     intent: str = "evidence"
+    answered_by: str = "extractive"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -151,6 +152,7 @@ class Answer:
             "disclaimer": self.disclaimer,
             "conditions": list(self.conditions),
             "intent": self.intent,
+            "answered_by": self.answered_by,
         }
 
 
@@ -161,6 +163,8 @@ def paragraphs(passage_text: str) -> list[str]:
     for raw in passage_text.split("\n"):
         line = raw.strip()
         is_item = bool(re.match(r"^([-*•]|\d+[.)])\s+", line))
+        if line.startswith("|"):
+            line = ""  # tables do not survive as sentences
         if not line or line.startswith("#") or is_item:
             if current:
                 out.append(" ".join(current))
@@ -172,11 +176,40 @@ def paragraphs(passage_text: str) -> list[str]:
     return [p for p in out if p]
 
 
+_LEAD_IN = re.compile(r"^\*\*[^*]{1,100}\*\*:?\s+(?=\S)")
+_ANAPHORIC = re.compile(
+    r"^(?:so|this|that|these|those|it|they|such|also|but|and|or|whether|here|there|even so|"
+    r"however|instead|still|yet|in that|as a result|both|neither|either)\b",
+    re.I,
+)
+_XREF = re.compile(r"\s*\(see (?:[a-z0-9]+-)+[a-z0-9]+\)")
+EXPANSIONS = {
+    "dose": "dose dosage million cells per kg kilogram infusion infusions twice weekly given",
+    "dosage": "dose dosage million cells per kg kilogram infusion infusions twice weekly given",
+    "cost": "cost costs price prices paid pay dollars refund insurance",
+    "price": "cost costs price prices paid pay dollars refund insurance",
+    "approved": "approved approval authorisation authorization licensed withdrawn withdrew conditional",
+    "approval": "approved approval authorisation authorization licensed withdrawn withdrew conditional",
+    "risk": "risk risks side effects serious adverse infection infections death deaths harm",
+    "safe": "risk risks side effects serious adverse infection infections death deaths harm safety",
+    "work": "found results result improved benefit remission response placebo did not goal",
+    "help": "found results result improved benefit remission response placebo did not goal",
+}
+
+
 def sentences(passage_text: str) -> list[str]:
-    """Split a passage body into whole sentences."""
+    """Split a passage body into whole, self-contained sentences (no bold lead-ins or labels)."""
     out: list[str] = []
     for para in paragraphs(passage_text):
-        out.extend(s.strip() for s in _SENTENCE.split(para) if len(s.strip()) > 25)
+        for raw in _SENTENCE.split(para):
+            sent = _XREF.sub("", _LEAD_IN.sub("", raw.strip())).strip()
+            if len(sent) < 40 or sent.endswith((":", "?")) or len(sent.split()) < 7:
+                continue
+            if not (sent[0].isupper() or sent[0].isdigit() or sent[0] in "\"'"):
+                continue  # a fragment cut from a list
+            if sent.startswith("**") and ":**" in sent[:60]:
+                continue  # a label followed by a list, meaningless without its heading
+            out.append(sent)
     return out
 
 
@@ -184,71 +217,98 @@ def _terms(text_: str) -> set[str]:
     return {w[:6] for w in normalize(text_).split() if w not in _STOP and len(w) > 2}
 
 
+NEGATIVE_CUES = re.compile(
+    r"\b(?:did not|didn'?t|no (?:clear |real |added |significant )?(?:benefit|difference|effect|improvement)|"
+    r"not (?:better|significant|meet|met|show|shown)|failed|missed|no better|stopped early|halted|withdrawn|"
+    r"negative|futility|no evidence|not approved|unproven|retract)",
+    re.I,
+)
+
+
+_RETRIEVAL_EXPANSIONS = ("dose", "dosage")
+
+
+def expand_query(query: str) -> str:
+    """Add the words sources use for what patients ask ("dose" -> "million cells per kilogram")."""
+    words = set(normalize(query).split())
+    extra = [EXPANSIONS[w] for w in _RETRIEVAL_EXPANSIONS if w in words]
+    return f"{query} {' '.join(extra)}" if extra else query
+
+
 def pick_sentences(
     question: str,
     passages: Sequence[Passage],
     conditions: Sequence[Condition],
     limit: int = 5,
+    *,
+    extra_terms: str = "",
+    want_negative: bool = False,
+    per_passage: int = 2,
 ) -> list[tuple[str, Passage]]:
-    """Choose the sentences that best answer the question, at most two per passage."""
-    q_terms = _terms(question)
+    """Choose the sentences that best answer the question; keep a null or negative result if any."""
+    q_terms = _terms(question) | _terms(extra_terms)
+    for word in normalize(question).split():
+        if word in EXPANSIONS:
+            q_terms |= _terms(EXPANSIONS[word])
     for c in conditions:
         q_terms |= _terms(c.name)
     scored: list[tuple[float, int, int, str, Passage]] = []
     for rank, passage in enumerate(passages):
         for pos, sent in enumerate(sentences(passage.body)):
             overlap = len(q_terms & _terms(sent))
-            score = overlap + (0.5 if re.search(r"\d", sent) else 0.0) - 0.15 * rank - 0.05 * pos
+            # with no shared words, the opening sentences of the best passages still count
+            score = (
+                1.0 + overlap + (0.5 if re.search(r"\d", sent) else 0.0) - 0.15 * rank - 0.05 * pos
+            )
+            if _ANAPHORIC.match(sent):
+                score -= 1.0
+            if sent.endswith("?"):
+                score -= 1.5
+            if want_negative and NEGATIVE_CUES.search(sent):
+                score += 0.75
             scored.append((score, rank, pos, sent, passage))
     scored.sort(key=lambda t: (-t[0], t[1], t[2]))
     chosen: list[tuple[int, int, str, Passage]] = []
-    per_passage: dict[str, int] = {}
+    counts: dict[str, int] = {}
     seen: set[str] = set()
-    for score, rank, pos, sent, passage in scored:
+
+    def take(item: tuple[float, int, int, str, Passage]) -> bool:
+        score, rank, pos, sent, passage = item
+        key = normalize(sent)
+        if key in seen or counts.get(passage.chunk_id, 0) >= per_passage or score <= 0:
+            return False
+        seen.add(key)
+        counts[passage.chunk_id] = counts.get(passage.chunk_id, 0) + 1
+        chosen.append((rank, pos, sent, passage))
+        return True
+
+    for item in scored:
         if len(chosen) >= limit:
             break
-        key = normalize(sent)
-        if key in seen or per_passage.get(passage.chunk_id, 0) >= 2 or score <= 0:
-            continue
-        seen.add(key)
-        per_passage[passage.chunk_id] = per_passage.get(passage.chunk_id, 0) + 1
-        chosen.append((rank, pos, sent, passage))
+        take(item)
+    if want_negative and chosen and not any(NEGATIVE_CUES.search(s) for _, _, s, _ in chosen):
+        negative = next((i for i in scored if NEGATIVE_CUES.search(i[3]) and i[0] > 0), None)
+        if negative is not None:
+            if len(chosen) >= limit:
+                chosen.pop()
+            take(negative)
     chosen.sort(key=lambda t: (t[0], t[1]))
     return [(s, p) for _, _, s, p in chosen]
 
 
-def compose_extractive(
-    question: str,
-    passages: Sequence[Passage],
-    conditions: Sequence[Condition],
-    *,
-    guidance: Sequence[Passage] = (),
-    extra_evidence: Sequence[EvidenceLine] = (),
-    preface: str = "",
-) -> Answer:
-    """Build the grounded answer: tiers first, then cited findings, then advice and disclaimer."""
-    evidence = [EvidenceLine.from_condition(c) for c in conditions] + list(extra_evidence)
-    lines: list[str] = []
-    if preface:
-        lines += [preface, ""]
-    if evidence:
-        lines += [f"- {e.sentence()}" for e in evidence]
-    else:
-        lines.append(
-            "**Evidence tier:** this question is not about one condition. The evidence differs "
-            "by condition; name one to see its tier."
-        )
-    if any(e.tier == "not_covered" for e in evidence):
-        lines += ["", text("not_covered")]
-    citations: list[Citation] = []
-    by_chunk: dict[str, int] = {}
+class CitationBook:
+    """Numbers passages in the order they are first cited."""
 
-    def marker(p: Passage) -> int:
-        if p.chunk_id not in by_chunk:
-            by_chunk[p.chunk_id] = len(citations) + 1
-            citations.append(
+    def __init__(self) -> None:
+        self.citations: list[Citation] = []
+        self._by_chunk: dict[str, int] = {}
+
+    def marker(self, p: Passage) -> int:
+        if p.chunk_id not in self._by_chunk:
+            self._by_chunk[p.chunk_id] = len(self.citations) + 1
+            self.citations.append(
                 Citation(
-                    n=by_chunk[p.chunk_id],
+                    n=self._by_chunk[p.chunk_id],
                     doc_id=p.doc_id,
                     chunk_id=p.chunk_id,
                     title=p.title,
@@ -259,27 +319,4 @@ def compose_extractive(
                     heading=p.heading,
                 )
             )
-        return by_chunk[p.chunk_id]
-
-    findings = pick_sentences(question, passages, conditions)
-    lines += ["", "**What the sources say**", ""]
-    if findings:
-        lines += [f"- {s} [{marker(p)}]" for s, p in findings]
-    else:
-        lines.append(text("no_passages"))
-    advice = pick_sentences(
-        question + " specialist established care questions", guidance, [], limit=2
-    )
-    lines += ["", f"**{text('what_this_means_heading')}**", ""]
-    if advice:
-        lines += [f"- {s} [{marker(p)}]" for s, p in advice]
-    else:
-        lines.append(text("what_this_means_default"))
-    lines += ["", f"_{disclaimer()}_"]
-    return Answer(
-        question=question,
-        answer="\n".join(lines),
-        evidence=evidence,
-        citations=citations,
-        conditions=[c.id for c in conditions],
-    )
+        return self._by_chunk[p.chunk_id]

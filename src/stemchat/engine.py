@@ -1,21 +1,54 @@
-"""The chat engine: understand the question, retrieve, answer, keep the conversation state."""
+"""The chat engine: triage, understand, retrieve, compose a grounded answer, guard it."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from stemchat.answer import Answer, compose_extractive
+from langchain_core.language_models import BaseChatModel
+
+from stemchat.answer import (
+    Answer,
+    CitationBook,
+    EvidenceLine,
+    expand_query,
+    pick_sentences,
+)
+from stemchat.claims import all_labels, red_flags
 from stemchat.corpus import load_corpus
 from stemchat.corpus.models import Condition, EvidenceMap
 from stemchat.embeddings import make_embeddings
 from stemchat.errors import StoreError
+from stemchat.guard import check, sanitize_markdown
 from stemchat.retrieval import HybridRetriever, Passage, lexical_index_for
+from stemchat.safety import clean, in_domain, is_greeting, strip_injection, triage
 from stemchat.settings import Settings
 from stemchat.store import Store, open_store
-from stemchat.understanding import ConditionDetector
+from stemchat.texts import disclaimer, text, texts
+from stemchat.understanding import (
+    ConditionDetector,
+    detect_intent,
+    resolve_mentions,
+    uncovered_mentions,
+    unknown_disease,
+)
 
-GUIDANCE_QUERY = "what this means for you keep established care talk to your specialist"
+CARE_DOCS = ("guide-keep-established-care", "guide-questions-to-ask")
+CARE_QUERY = (
+    "keep your current treatment talk to your specialist questions to ask before any change"
+)
+FOLLOW_UP = re.compile(
+    r"^(?:and|also|what about|how about|same|ok|okay|so|but)\b|"
+    r"\b(?:it|that|this|they|them|those|these|there|the same)\b",
+    re.I,
+)
+HEADINGS = {
+    "findings": "What the sources say",
+    "care": "What this means for you",
+    "claim": "Red flags in this claim",
+}
+DECLINING = ("emergency", "crisis", "out_of_scope")
 
 
 @dataclass
@@ -26,12 +59,38 @@ class Conversation:
     conditions: list[str] = field(default_factory=list)
 
 
+def template_lines() -> list[str]:
+    """Fixed texts the guard accepts without a citation."""
+    t = texts()
+    fixed = [str(v) for k, v in t.items() if isinstance(v, str)]
+    fixed += [f"**{h}**" for h in HEADINGS.values()]
+    fixed += all_labels()
+    return fixed
+
+
 class Engine:
     """Shared, read-only resources (model, store, indexes) and the answer pipeline."""
 
-    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        chat_model: BaseChatModel | None = None,
+    ) -> None:
         self.settings = settings
         self._store = store
+        self._chat_model = chat_model
+
+    @cached_property
+    def chat_model(self) -> BaseChatModel | None:
+        """The optional phrasing model: injected, or from STEMCHAT_LLM when answerer=llm."""
+        if self._chat_model is not None:
+            return self._chat_model
+        if self.settings.answerer == "llm" or self.settings.llm:
+            from stemchat.llm import make_chat_model
+
+            return make_chat_model(self.settings)
+        return None
 
     @cached_property
     def store(self) -> Store:
@@ -42,7 +101,8 @@ class Engine:
         corpus = load_corpus(self.settings.corpus_dir)
         if corpus.evidence is None:
             raise StoreError(
-                f"{self.settings.conditions_file}: evidence map missing or invalid; run `stemchat check`"
+                f"{self.settings.conditions_file}: evidence map missing or invalid; "
+                "run `stemchat check`"
             )
         return corpus.evidence
 
@@ -69,34 +129,196 @@ class Engine:
             condition_boost=s.condition_boost,
         )
 
-    def conditions_for(self, question: str, conversation: Conversation) -> list[Condition]:
-        ids = self.detector.detect(question)
-        if not ids and conversation.conditions:
-            ids = list(conversation.conditions)  # a follow-up keeps the topic
-        return [c for i in ids if (c := self.evidence.get(i)) is not None]
+    @cached_property
+    def _templates(self) -> list[str]:
+        return template_lines()
 
+    # -- understanding ----------------------------------------------------------------------
+    def understand(
+        self, question: str, conversation: Conversation
+    ) -> tuple[list[Condition], list[str]]:
+        """Conditions the turn is about (carried over on a follow-up) and uncovered ones."""
+        covered, uncovered = resolve_mentions(
+            self.detector.mentions(question), uncovered_mentions(question)
+        )
+        ids: list[str] = []
+        for m in sorted(covered, key=lambda m: (m.start, -m.end)):
+            if m.condition not in ids:
+                ids.append(m.condition)
+        names = [m.condition for m in uncovered]
+        if not ids and not names and in_domain(question.lower()):
+            names = unknown_disease(question)
+        if not ids and not names and conversation.conditions and _is_follow_up(question):
+            ids = list(conversation.conditions)
+        return [c for i in ids if (c := self.evidence.get(i)) is not None], names
+
+    # -- the pipeline -----------------------------------------------------------------------
     def answer(self, question: str, conversation: Conversation | None = None) -> Answer:
         """Answer one turn and record it in the conversation."""
         conversation = conversation if conversation is not None else Conversation()
-        conditions = self.conditions_for(question, conversation)
-        ids = [c.id for c in conditions]
-        query = (
-            question
-            if not conversation.conditions or self.detector.detect(question)
-            else (f"{question} {' '.join(c.name for c in conditions)}")
-        )
-        passages = self.retriever.search(query, conditions=ids)
-        if ids:
-            # Findings come from passages about the conditions asked about, or general ones.
-            on_topic = [p for p in passages if set(p.conditions) & set(ids) or not p.conditions]
-            passages = on_topic or passages
-        guidance = self._guidance(ids)
-        answer = compose_extractive(question, passages, conditions, guidance=guidance)
+        q = clean(question)
+        conditions, uncovered = self.understand(q, conversation)
+        verdict = triage(q, has_condition=bool(conditions or uncovered))
+        if not q:
+            answer = self._fixed(question, "greeting", "none", "greeting")
+        elif verdict.safety in DECLINING:
+            answer = self._declining(question, verdict.safety)
+        elif is_greeting(q):
+            answer = self._fixed(question, "greeting", "none", "greeting")
+        elif verdict.safety == "injection":
+            legit = strip_injection(q)
+            if legit:
+                conditions, uncovered = self.understand(legit, Conversation())
+            elif conditions:
+                legit = "stem cell evidence for " + ", ".join(c.name for c in conditions)
+            if legit and (conditions or uncovered or in_domain(legit.lower())):
+                answer = self._grounded(question, legit, conditions, uncovered, "injection")
+            else:
+                answer = self._fixed(question, "injection", "injection", "general")
+        else:
+            answer = self._grounded(question, q, conditions, uncovered, verdict.safety)
         conversation.turns.append(answer)
-        if ids:
-            conversation.conditions = ids
+        if answer.conditions:
+            conversation.conditions = list(answer.conditions)
         return answer
 
-    def _guidance(self, conditions: list[str]) -> list[Passage]:
-        hits = self.retriever.search(GUIDANCE_QUERY, k=8, mode="bm25")
-        return [p for p in hits if p.kind == "guidance"][:3]
+    def _fixed(self, question: str, key: str, safety: str, intent: str) -> Answer:
+        body = f"{text(key)}\n\n_{disclaimer()}_"
+        return Answer(question=question, answer=body, safety=safety, intent=intent)
+
+    def _declining(self, question: str, safety: str) -> Answer:
+        return self._fixed(question, safety, safety, "safety")
+
+    def _grounded(
+        self,
+        question: str,
+        query: str,
+        conditions: list[Condition],
+        uncovered: list[str],
+        safety: str,
+    ) -> Answer:
+        intent, intent_docs = detect_intent(query)
+        ids = [c.id for c in conditions]
+        evidence = [EvidenceLine.from_condition(c) for c in conditions]
+        evidence += [EvidenceLine.not_covered(name) for name in uncovered]
+        book = CitationBook()
+        lines: list[str] = []
+        if safety == "personal_advice":
+            lines += [text("personal_advice"), ""]
+        elif safety == "injection":
+            lines += [text("injection"), ""]
+        if evidence:
+            lines += [f"- {e.sentence()}" for e in evidence]
+        else:
+            lines.append(text("general_tier_line"))
+        if uncovered:
+            lines += ["", text("not_covered")]
+
+        if intent == "clinic_claim":
+            lines += ["", f"**{HEADINGS['claim']}**", "", text("claim_intro"), ""]
+            flags = red_flags(query)
+            for flag in flags:
+                hits = self.retriever.search(
+                    flag.query, k=1, doc_ids=("guide-red-flags", "guide-evaluating-a-clinic")
+                )
+                lines.append(f"- {flag.label}" + (f" [{book.marker(hits[0])}]" if hits else ""))
+            if not flags:
+                lines.append(text("no_claim_flags"))
+
+        findings = self._findings(query, conditions, uncovered, intent, intent_docs)
+        lines += ["", f"**{HEADINGS['findings']}**", ""]
+        if findings:
+            lines += [f"- {s} [{book.marker(p)}]" for s, p in findings]
+        else:
+            lines.append(text("no_passages"))
+
+        care = self.retriever.search(CARE_QUERY, k=4, doc_ids=CARE_DOCS, mode="bm25")
+        advice = pick_sentences(CARE_QUERY, care, [], limit=2, per_passage=1)
+        lines += ["", f"**{HEADINGS['care']}**", ""]
+        if advice:
+            lines += [f"- {s} [{book.marker(p)}]" for s, p in advice]
+        else:
+            lines.append(text("what_this_means_default"))
+        lines += ["", f"_{disclaimer()}_"]
+
+        allowed = [c.url for c in book.citations if c.url]
+        answer = Answer(
+            question=question,
+            answer=sanitize_markdown("\n".join(lines), allowed),
+            evidence=evidence,
+            citations=book.citations,
+            safety=safety,
+            conditions=ids,
+            intent=intent,
+        )
+        result = check(answer, template_lines=self._templates)
+        if not result.ok:  # pragma: no cover - the extractive path is built to pass
+            raise StoreError(f"answer failed its guard: {result.problems[0]}")
+        if self.chat_model is not None:
+            from stemchat.llm import rephrase
+
+            answer, answer.answered_by = rephrase(self.chat_model, answer, self._templates)
+        return answer
+
+    def _findings(
+        self,
+        query: str,
+        conditions: list[Condition],
+        uncovered: list[str],
+        intent: str,
+        intent_docs: tuple[str, ...],
+    ) -> list[tuple[str, Passage]]:
+        ids = [c.id for c in conditions]
+        query = expand_query(query)
+        pools: list[tuple[list[Passage], int]] = []
+        if uncovered and not conditions:
+            docs = ("guide-evaluating-a-clinic", "guide-red-flags", "reg-fda-consumer-warnings")
+            pools.append((self.retriever.search(query, k=4, doc_ids=docs), 3))
+        for cond in conditions:
+            q = query if len(conditions) == 1 else f"{query} {cond.name}"
+            if intent == "approval":
+                q += " approved approval regulator authorisation withdrawn licensed"
+            hits = self.retriever.search(q, k=6, conditions=[cond.id], filter_conditions=True)
+            key = self.retriever.search(q, k=4, doc_ids=tuple(cond.key_documents))
+            merged = _merge(key, hits)
+            pools.append((merged, 4 if len(conditions) == 1 else 2))
+        if intent_docs and intent != "clinic_claim":
+            pools.append(
+                (self.retriever.search(query, k=3, doc_ids=intent_docs), 3 if not ids else 2)
+            )
+        if not pools:
+            pools.append((self.retriever.search(query), 4))
+        chosen: list[tuple[str, Passage]] = []
+        seen: set[str] = set()
+        for passages, limit in pools:
+            for sent, passage in pick_sentences(
+                query, passages, conditions, limit=limit, want_negative=bool(conditions)
+            ):
+                if sent not in seen:
+                    seen.add(sent)
+                    chosen.append((sent, passage))
+        return chosen
+
+
+_SKIP_HEADINGS = re.compile(r"publish|sources|references|reading", re.I)
+
+
+def _merge(*lists: list[Passage]) -> list[Passage]:
+    """Passages from several searches, best score first, without repeats or citation-only sections."""
+    best: dict[str, Passage] = {}
+    for passages in lists:
+        for p in passages:
+            if _SKIP_HEADINGS.search(p.heading):
+                continue
+            if p.chunk_id not in best or p.score > best[p.chunk_id].score:
+                best[p.chunk_id] = p
+    return sorted(best.values(), key=lambda p: (-p.score, p.chunk_id))
+
+
+def _is_follow_up(question: str) -> bool:
+    """Does the turn lean on the previous one ("is it approved for that?", "and the risks?")?"""
+    intent, _ = detect_intent(question)
+    if intent in ("general", "trial_phases"):
+        return False
+    short = len(question.split()) <= 5 and intent in ("evidence", "approval", "risks", "cost")
+    return bool(FOLLOW_UP.search(question)) or short

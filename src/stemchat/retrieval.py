@@ -127,12 +127,16 @@ class HybridRetriever(BaseRetriever):
         filter_conditions: bool = False,
         mode: Mode | None = None,
         query_vector: Sequence[float] | None = None,
+        doc_ids: Sequence[str] = (),
     ) -> list[Passage]:
-        """Top-k passages for a question, best first."""
+        """Top-k passages for a question, best first (optionally only from some documents)."""
         k = k or self.k
         mode = mode or self.mode
         n = max(self.candidates, k)
         where = _condition_filter(conditions) if filter_conditions and conditions else None
+        if doc_ids:
+            only = {"doc_id": {"$in": list(doc_ids)}}
+            where = {"$and": [where, only]} if where else only
         rankings: dict[str, list[str]] = {}
         found: dict[str, tuple[str, dict[str, Any]]] = {}
         if mode in ("hybrid", "dense"):
@@ -145,14 +149,17 @@ class HybridRetriever(BaseRetriever):
             rankings["dense"] = [h.id for h in dense]
             found.update({h.id: (h.text, h.metadata) for h in dense})
         if mode in ("hybrid", "bm25"):
-            lexical = self.lexical.search(query, n * 2 if where else n)
+            lexical = self.lexical.search(query, n * 4 if where else n)
             ranked = [cid for cid, _ in lexical]
+            if doc_ids:
+                wanted_docs = set(doc_ids)
+                ranked = [c for c in ranked if c.split("::", 1)[0] in wanted_docs]
             missing = [cid for cid in ranked if cid not in found]
             for hit in self.store.get(missing) if missing else []:
                 if self.manifest.is_committed(hit.metadata):
                     found[hit.id] = (hit.text, hit.metadata)
             ranked = [cid for cid in ranked if cid in found]
-            if where:
+            if filter_conditions and conditions:
                 ranked = [
                     c for c in ranked if any(found[c][1].get(f"cond_{x}") for x in conditions)
                 ]

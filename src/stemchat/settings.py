@@ -60,9 +60,10 @@ class Settings(BaseSettings):
     answerer: Literal["extractive", "llm"] = Field(
         "extractive", description="extractive (default, no LLM) or llm (rephrases, then guarded)."
     )
-    llm_provider: Literal["ollama", "openai"] = Field("ollama", description="Chat model provider.")
-    llm_model: str = Field("", description="Chat model name for the llm answerer.")
-    llm_base_url: str = Field("", description="Base URL of the chat model server.")
+    llm: str = Field(
+        "", description="Chat model for the llm answerer: 'ollama:llama3.1' or 'openai:MODEL'."
+    )
+    llm_base_url: str = Field("", description="Base URL of the Ollama or OpenAI-compatible server.")
     review_max_age_days: int = Field(365, ge=1, description="Older reviews are flagged as stale.")
 
     @field_validator("chroma_url")

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
+from importlib import resources
+from typing import Any
 
+import yaml
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -122,3 +125,74 @@ def _longest_spans(mentions: list[Mention]) -> list[Mention]:
         if not inside and not overlapped_by_exact:
             kept.append(m)
     return kept
+
+
+@lru_cache(maxsize=1)
+def _rules() -> dict[str, Any]:
+    raw = resources.files("stemchat").joinpath("understanding.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(raw)
+    data["_intents"] = [
+        (i["name"], re.compile(i["pattern"], re.I), tuple(i["documents"])) for i in data["intents"]
+    ]
+    phrases: dict[str, str] = {}
+    for entry in data["not_covered"]:
+        for syn in entry["synonyms"]:
+            phrases[normalize(syn)] = entry["name"]
+    data["_not_covered"] = phrases
+    data["_unknown"] = re.compile(
+        r"\b(?:for|treat|treating|cure|curing|fix|heal|reverse|help with|with|has|have|had|diagnosed with)\s+"
+        r"(?:my |his |her |their |a |an |the )?((?:[a-z'-]+ ){0,3}?[a-z'-]*"
+        + data["disease_suffixes"]
+        + r")\b",
+        re.I,
+    )
+    return data
+
+
+def detect_intent(text: str) -> tuple[str, tuple[str, ...]]:
+    """The question's intent and the guidance documents that intent leans on."""
+    for name, pattern, documents in _rules()["_intents"]:
+        if pattern.search(text):
+            return name, documents
+    return str(_rules()["default_intent"]), ()
+
+
+def uncovered_mentions(text: str) -> list[Mention]:
+    """Conditions the evidence map does not cover, as mentions with spans (condition = name)."""
+    words = normalize(text).split()
+    phrases = _rules()["_not_covered"]
+    found: list[Mention] = []
+    for size in (4, 3, 2, 1):
+        for start in range(0, max(0, len(words) - size + 1)):
+            name = phrases.get(" ".join(words[start : start + size]))
+            if name and not any(m.start < start + size and start < m.end for m in found):
+                found.append(Mention(name, name, start, start + size))
+    return found
+
+
+def resolve_mentions(
+    covered: list[Mention], uncovered: list[Mention]
+) -> tuple[list[Mention], list[Mention]]:
+    """A longer uncovered phrase wins over a covered word inside it ("psoriatic arthritis")."""
+    kept_covered = [
+        c
+        for c in covered
+        if not any(
+            u.start <= c.start and c.end <= u.end and (u.end - u.start) > (c.end - c.start)
+            for u in uncovered
+        )
+    ]
+    kept_uncovered = [
+        u for u in uncovered if not any(c.start < u.end and u.start < c.end for c in kept_covered)
+    ]
+    return kept_covered, kept_uncovered
+
+
+def unknown_disease(text: str) -> list[str]:
+    """A disease-like phrase after 'for', 'treat', 'with'... that no list knows, as a last resort."""
+    found: list[str] = []
+    for match in _rules()["_unknown"].finditer(normalize(text)):
+        phrase = match.group(1).strip()
+        if len(phrase) > 4 and phrase not in found:
+            found.append(phrase)
+    return found

@@ -44,7 +44,7 @@ def corpus_report(
                 "problems": problems,
             }
         )
-    grades = [r["grade"] for r in rows]
+    grades: list[float] = [float(r["grade"]) for r in rows]  # type: ignore[arg-type]
     evidence = corpus.evidence
     return {
         "documents": len(rows),

@@ -1,0 +1,148 @@
+"""Safety triage before retrieval: crisis, emergency, injection, personal advice, out of scope.
+
+Rules are data (safety.yaml); this module only applies them. No user text can switch a rule off:
+the triage runs on every turn, on the whole message, before anything else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+# zero-width, bidi controls and other invisible format characters
+_INVISIBLE = re.compile(
+    r"[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+)
+_SPACED = re.compile(r"\b(?:[a-z][ .\-_*]){3,}[a-z]\b")
+_OBFUSCATED = re.compile(r"\b(?:[a-z0-9][ .\-_*]{1,3}){4,}[a-z0-9]\b")
+_B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+
+ORDER = ("crisis", "emergency", "injection", "personal_advice")
+
+
+@dataclass(frozen=True)
+class Triage:
+    """The safety class of one message and the rule that set it."""
+
+    safety: str
+    rule: str = ""
+
+
+@lru_cache(maxsize=1)
+def _rules() -> dict[str, Any]:
+    raw = resources.files("stemchat").joinpath("safety.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(raw)
+    compiled: dict[str, Any] = {}
+    for cls in ORDER:
+        compiled[cls] = (
+            [re.compile(p, re.I | re.S) for p in data[cls]["patterns"]],
+            [re.compile(p, re.I | re.S) for p in data[cls].get("near_miss", [])],
+        )
+        compiled[f"{cls}:all_of"] = [
+            [re.compile(p, re.I | re.S) for p in group] for group in data[cls].get("all_of", [])
+        ]
+    compiled["injection:compact"] = [re.compile(p) for p in data["injection"]["compact_patterns"]]
+    oos = data["out_of_scope"]
+    compiled["domain"] = re.compile(oos["domain_words"], re.I)
+    compiled["greeting"] = re.compile(oos["greetings"], re.I)
+    return compiled
+
+
+def clean(text: str, limit: int = 20_000) -> str:
+    """Normalize user text: NFKC, no invisible or control characters, single spaces, bounded."""
+    text = unicodedata.normalize("NFKC", text[: limit * 2])
+    text = _INVISIBLE.sub("", text)
+    text = _CONTROL.sub(" ", text)
+    text = text.replace("’", "'").replace("‘", "'")
+    return re.sub(r"\s+", " ", text).strip()[:limit]
+
+
+def _variants(text: str) -> list[str]:
+    """The text plus de-obfuscated forms (leetspeak, spaced letters, base64) for injection checks."""
+    low = text.lower()  # base64 below needs the original case
+    out = [low, low.translate(_LEET)]
+    joined = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), low)
+    if joined != low:
+        out.append(joined)
+    for blob in _B64.findall(text)[:5]:
+        try:
+            decoded = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            continue
+        if decoded.isprintable():
+            out.append(decoded.lower())
+    return out
+
+
+def _matches(cls: str, text: str) -> str:
+    for group in _rules()[f"{cls}:all_of"]:
+        if all(p.search(text) for p in group):
+            return group[0].pattern[:60]
+    patterns, near = _rules()[cls]
+    for pattern in patterns:
+        m = pattern.search(text)
+        if m:
+            if any(n.search(text) for n in near):
+                return ""
+            return pattern.pattern[:60]
+    return ""
+
+
+def _injection(text: str) -> str:
+    for variant in _variants(text):
+        rule = _matches("injection", variant)
+        if rule:
+            return rule
+        if not _OBFUSCATED.search(variant):
+            continue
+        compact = re.sub(r"[^a-z]", "", variant.translate(_LEET))
+        for pattern in _rules()["injection:compact"]:
+            if pattern.search(compact):
+                return pattern.pattern[:60]
+    return ""
+
+
+def is_greeting(text: str) -> bool:
+    return bool(_rules()["greeting"].match(clean(text).lower()))
+
+
+def in_domain(text: str) -> bool:
+    """Does the text mention stem cells, regenerative medicine, trials, clinics or treatment?"""
+    return bool(_rules()["domain"].search(text))
+
+
+def triage(text: str, *, has_condition: bool) -> Triage:
+    """Classify one message. Crisis and emergency win over everything else."""
+    low = clean(text).lower()
+    for cls in ("crisis", "emergency"):
+        rule = _matches(cls, low)
+        if rule:
+            return Triage(cls, rule)
+    rule = _injection(clean(text))
+    if rule:
+        return Triage("injection", rule)
+    rule = _matches("personal_advice", low)
+    if rule:
+        return Triage("personal_advice", rule)
+    if not has_condition and not in_domain(low) and not is_greeting(low):
+        return Triage("out_of_scope", "no stem-cell topic or condition")
+    return Triage("none")
+
+
+def strip_injection(text: str) -> str:
+    """The message without its sentences that try to change the rules (the legitimate part)."""
+    parts = re.split(r"(?<=[.!?\n])\s+", clean(text))
+    kept = [p for p in parts if not _injection(p)]
+    return " ".join(kept).strip()
