@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from stemchat.beir import evaluate_retrieval, load_beir
-from stemchat.bench import percentile, run_bench
+from stemchat.bench import run_bench
 from stemchat.errors import ConfigError
-from stemchat.metrics import METRICS
+from stemchat.metrics import METRICS, percentile
 from tests.conftest import DATA, REPO, copy_corpus, make_settings
 
 pytestmark = pytest.mark.integration

@@ -115,3 +115,31 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and "stemchat: error:" in proc.stderr
+
+
+def test_feedback_export_csv(tmp_path: Path) -> None:
+    from stemchat.feedback import feedback_store
+
+    store = feedback_store(tmp_path / "data")
+    store.add(
+        rating=0,
+        question="q, with comma",
+        answer="a\nmultiline",
+        corpus_version="v1",
+        comment="unclear",
+    )
+    out = tmp_path / "fb.csv"
+    proc = run(
+        ["feedback", "export", "--out", str(out)], {"STEMCHAT_DATA_DIR": str(tmp_path / "data")}
+    )
+    assert proc.returncode == 0, proc.stderr
+    import csv
+
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 1
+    assert rows[0]["question"] == "q, with comma" and rows[0]["answer"] == "a\nmultiline"
+    assert (
+        rows[0]["rating"] == "0"
+        and rows[0]["comment"] == "unclear"
+        and rows[0]["corpus_version"] == "v1"
+    )

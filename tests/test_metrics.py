@@ -36,3 +36,20 @@ def test_query_missing_from_run_scores_zero() -> None:
     m = ir_metrics({"q1": {"a": 1.0}}, qrels)
     assert m["mrr@10"] == pytest.approx(0.5)
     assert m["recall@100"] == pytest.approx(0.5)
+
+
+def test_answer_metrics_hand_computed() -> None:
+    from stemchat.metrics import hit_at_k, mean, precision_recall, reciprocal_rank
+
+    assert hit_at_k(["a", "b", "c"], {"c"}, k=2) == 0.0
+    assert hit_at_k(["a", "b", "c"], {"c", "z"}, k=3) == 1.0
+    assert reciprocal_rank(["a", "b", "c"], {"c"}) == pytest.approx(1 / 3)
+    assert reciprocal_rank(["a"], {"z"}) == 0.0
+    pairs = [("crisis", "crisis"), ("none", "crisis"), ("crisis", "none"), ("none", "none")]
+    assert precision_recall(pairs, "crisis") == {"precision": 0.5, "recall": 0.5, "support": 2}
+    assert precision_recall([("none", "none")], "crisis") == {
+        "precision": 1.0,
+        "recall": 1.0,
+        "support": 0,
+    }
+    assert mean([1.0, 0.0, 0.5]) == 0.5 and mean([]) == 0.0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -19,16 +18,10 @@ import yaml
 from stemchat.beir import load_beir
 from stemchat.embeddings import make_embeddings
 from stemchat.ingest import embed_in_batches, ingest
+from stemchat.metrics import percentile
 from stemchat.retrieval import HybridRetriever, lexical_index_for
 from stemchat.settings import Settings
 from stemchat.store import open_store
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
-    return ordered[rank - 1]
 
 
 def _latency(fn: Callable[[str], Any], queries: list[str]) -> dict[str, float]:

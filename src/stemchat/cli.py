@@ -63,6 +63,18 @@ def cmd_corpus_report(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if bad else 0
 
 
+def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
+    from stemchat.feedback import feedback_store
+
+    csv_text = feedback_store(settings.data_dir).to_csv()
+    if args.out:
+        Path(args.out).write_text(csv_text, encoding="utf-8")
+        print(f"wrote {csv_text.count(chr(10)) - 1} feedback rows to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(csv_text)
+    return 0
+
+
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from stemchat.embeddings import make_embeddings
     from stemchat.ingest import ingest, status
@@ -141,6 +153,31 @@ def cmd_eval_retrieval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from stemchat.eval_report import charts, markdown
+    from stemchat.evaluation import evaluate, gate, load_thresholds
+
+    ensure_index(settings, quiet=True)
+    report = evaluate(settings, Path(args.gold), ablations=not args.no_ablations)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    if args.markdown:
+        out = Path(args.markdown)
+        pngs = charts(report, out.parent)
+        out.write_text(markdown(report, pngs))
+    m = report["metrics"]
+    print(
+        f"{report['cases']} cases: guard {m['guard_compliance']}, tiers {m['tier_accuracy']}, "
+        f"conditions {m['condition_accuracy']}, recall@5 {m['recall@5']}, mrr {m['mrr']}, "
+        f"over-refusal {m['over_refusal']}, grounding {m['grounding_rate']}, "
+        f"phrases {m['phrase_pass_rate']}, p50 {m['latency_p50_ms']} ms"
+    )
+    misses = gate(report, load_thresholds(Path(args.thresholds)))
+    for miss in misses:
+        print(f"gate: {miss}", file=sys.stderr)
+    return 1 if misses else 0
+
+
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from stemchat.bench import run_bench
 
@@ -168,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print as JSON")
     r.set_defaults(func=cmd_corpus_report)
 
+    p = sub.add_parser("feedback", help="patient feedback stored by the chat")
+    fsub = p.add_subparsers(dest="feedback_command", required=True)
+    r = fsub.add_parser("export", help="write all feedback as CSV")
+    r.add_argument("--out", metavar="FILE", help="write to this file instead of stdout")
+    r.set_defaults(func=cmd_feedback_export)
+
     p = sub.add_parser("ingest", help="index the corpus incrementally")
     p.add_argument("--if-stale", action="store_true", help="do nothing when the index is current")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -182,8 +225,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per turn, one per line")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("eval", help="evaluation")
-    esub = p.add_subparsers(dest="eval_command", required=True)
+    p = sub.add_parser("eval", help="evaluate answers on the gold set (or: eval retrieval DIR)")
+    p.add_argument(
+        "--gold", default="eval/gold.yaml", help="gold questions (default eval/gold.yaml)"
+    )
+    p.add_argument("--thresholds", default="eval/thresholds.yaml", help="the gate's thresholds")
+    p.add_argument("--json", metavar="OUT", help="write the full report as JSON")
+    p.add_argument("--markdown", metavar="OUT", help="write the Markdown report (charts beside it)")
+    p.add_argument("--no-ablations", action="store_true", help="skip the ablation runs")
+    p.set_defaults(func=cmd_eval)
+    esub = p.add_subparsers(dest="eval_command", required=False)
     r = esub.add_parser("retrieval", help="retrieval metrics on a BEIR-layout dataset")
     r.add_argument("dataset", help="folder with corpus.jsonl, queries.jsonl, qrels/test.tsv")
     r.add_argument("--methods", default="bm25,dense,hybrid", help="comma-separated methods")

@@ -22,13 +22,14 @@ from stemchat.embeddings import make_embeddings
 from stemchat.errors import StoreError
 from stemchat.guard import check, sanitize_markdown
 from stemchat.retrieval import HybridRetriever, Passage, lexical_index_for
-from stemchat.safety import clean, in_domain, is_greeting, strip_injection, triage
+from stemchat.safety import Triage, clean, in_domain, is_greeting, strip_injection, triage
 from stemchat.settings import Settings
 from stemchat.store import Store, open_store
 from stemchat.texts import disclaimer, text, texts
 from stemchat.understanding import (
     ConditionDetector,
     detect_intent,
+    refine,
     resolve_mentions,
     uncovered_mentions,
     unknown_disease,
@@ -40,7 +41,8 @@ CARE_QUERY = (
 )
 FOLLOW_UP = re.compile(
     r"^(?:and|also|what about|how about|same|ok|okay|so|but)\b|"
-    r"\b(?:it|that|this|they|them|those|these|there|the same)\b",
+    r"\b(?:it|that|this|they|them|those|these|there|the same|she|he|her|him|his)\b|"
+    r"\bthe (?:trial|trials|study|studies|product|treatment|drug|cells|children|patients|approval)\b",
     re.I,
 )
 HEADINGS = {
@@ -76,10 +78,13 @@ class Engine:
         settings: Settings,
         store: Store | None = None,
         chat_model: BaseChatModel | None = None,
+        *,
+        guarded: bool = True,
     ) -> None:
         self.settings = settings
         self._store = store
         self._chat_model = chat_model
+        self.guarded = guarded  # False only for the evaluation's "without the guard" ablation
 
     @cached_property
     def chat_model(self) -> BaseChatModel | None:
@@ -139,7 +144,7 @@ class Engine:
     ) -> tuple[list[Condition], list[str]]:
         """Conditions the turn is about (carried over on a follow-up) and uncovered ones."""
         covered, uncovered = resolve_mentions(
-            self.detector.mentions(question), uncovered_mentions(question)
+            refine(self.detector.mentions(question), question), uncovered_mentions(question)
         )
         ids: list[str] = []
         for m in sorted(covered, key=lambda m: (m.start, -m.end)):
@@ -158,7 +163,10 @@ class Engine:
         conversation = conversation if conversation is not None else Conversation()
         q = clean(question)
         conditions, uncovered = self.understand(q, conversation)
-        verdict = triage(q, has_condition=bool(conditions or uncovered))
+        previous = conversation.turns[-1].question if conversation.turns else ""
+        verdict = triage(q, has_condition=bool(conditions or uncovered), context=previous)
+        if not self.guarded:
+            verdict = Triage("none")
         if not q:
             answer = self._fixed(question, "greeting", "none", "greeting")
         elif verdict.safety in DECLINING:
@@ -181,6 +189,18 @@ class Engine:
         if answer.conditions:
             conversation.conditions = list(answer.conditions)
         return answer
+
+    def rank_documents(self, question: str, conversation: Conversation, k: int = 10) -> list[str]:
+        """Document ids in the order this turn's answer retrieves them (for evaluation)."""
+        q = clean(question)
+        conditions, uncovered = self.understand(q, conversation)
+        intent, intent_docs = detect_intent(q)
+        ranked: list[str] = []
+        for passages, _ in self._pools(q, conditions, uncovered, intent, intent_docs):
+            for p in passages:
+                if p.doc_id not in ranked:
+                    ranked.append(p.doc_id)
+        return ranked[:k]
 
     def _fixed(self, question: str, key: str, safety: str, intent: str) -> Answer:
         body = f"{text(key)}\n\n_{disclaimer()}_"
@@ -242,15 +262,18 @@ class Engine:
         lines += ["", f"_{disclaimer()}_"]
 
         allowed = [c.url for c in book.citations if c.url]
+        body = "\n".join(lines)
         answer = Answer(
             question=question,
-            answer=sanitize_markdown("\n".join(lines), allowed),
+            answer=sanitize_markdown(body, allowed) if self.guarded else body,
             evidence=evidence,
             citations=book.citations,
             safety=safety,
             conditions=ids,
             intent=intent,
         )
+        if not self.guarded:
+            return answer
         result = check(answer, template_lines=self._templates)
         if not result.ok:  # pragma: no cover - the extractive path is built to pass
             raise StoreError(f"answer failed its guard: {result.problems[0]}")
@@ -260,15 +283,15 @@ class Engine:
             answer, answer.answered_by = rephrase(self.chat_model, answer, self._templates)
         return answer
 
-    def _findings(
+    def _pools(
         self,
         query: str,
         conditions: list[Condition],
         uncovered: list[str],
         intent: str,
         intent_docs: tuple[str, ...],
-    ) -> list[tuple[str, Passage]]:
-        ids = [c.id for c in conditions]
+    ) -> list[tuple[list[Passage], int]]:
+        """The passage pools an answer draws from, each with how many sentences it may give."""
         query = expand_query(query)
         pools: list[tuple[list[Passage], int]] = []
         if uncovered and not conditions:
@@ -280,17 +303,26 @@ class Engine:
                 q += " approved approval regulator authorisation withdrawn licensed"
             hits = self.retriever.search(q, k=6, conditions=[cond.id], filter_conditions=True)
             key = self.retriever.search(q, k=4, doc_ids=tuple(cond.key_documents))
-            merged = _merge(key, hits)
-            pools.append((merged, 4 if len(conditions) == 1 else 2))
+            pools.append((_merge(key, hits), 4 if len(conditions) == 1 else 2))
         if intent_docs and intent != "clinic_claim":
-            pools.append(
-                (self.retriever.search(query, k=3, doc_ids=intent_docs), 3 if not ids else 2)
-            )
-        if not pools:
-            pools.append((self.retriever.search(query), 4))
+            limit = 3 if not conditions else 2
+            pools.append((self.retriever.search(query, k=3, doc_ids=intent_docs), limit))
+        if not conditions and not uncovered:
+            # a general question: the whole corpus, not only the intent's guidance documents
+            pools.append((self.retriever.search(query), 3 if intent_docs else 4))
+        return pools
+
+    def _findings(
+        self,
+        query: str,
+        conditions: list[Condition],
+        uncovered: list[str],
+        intent: str,
+        intent_docs: tuple[str, ...],
+    ) -> list[tuple[str, Passage]]:
         chosen: list[tuple[str, Passage]] = []
         seen: set[str] = set()
-        for passages, limit in pools:
+        for passages, limit in self._pools(query, conditions, uncovered, intent, intent_docs):
             for sent, passage in pick_sentences(
                 query, passages, conditions, limit=limit, want_negative=bool(conditions)
             ):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 Run = Mapping[str, Mapping[str, float]]
@@ -61,3 +62,41 @@ def ir_metrics(run: Run, qrels: Qrels, relevant_from: int = 3) -> dict[str, floa
         "recall@100": b["R@100"],
     }
     return {m: round(out[m], 4) for m in METRICS}
+
+
+# -- answer-level metrics for `stemchat eval` (pure functions) -----------------------------------
+
+
+def hit_at_k(ranked: Sequence[str], relevant: Collection[str], k: int = 5) -> float:
+    """1.0 if any relevant item is in the top k, else 0.0 (recall@k when one hit is enough)."""
+    return 1.0 if any(item in relevant for item in ranked[:k]) else 0.0
+
+
+def reciprocal_rank(ranked: Sequence[str], relevant: Collection[str]) -> float:
+    """1 / rank of the first relevant item (rank from 1), 0.0 if none."""
+    for rank, item in enumerate(ranked, start=1):
+        if item in relevant:
+            return 1.0 / rank
+    return 0.0
+
+
+def precision_recall(pairs: Sequence[tuple[str, str]], cls: str) -> dict[str, float]:
+    """Precision and recall of one class over (expected, predicted) pairs; 1.0 when undefined."""
+    tp = sum(1 for e, p in pairs if e == cls and p == cls)
+    fp = sum(1 for e, p in pairs if e != cls and p == cls)
+    fn = sum(1 for e, p in pairs if e == cls and p != cls)
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "support": tp + fn}
+
+
+def mean(values: Sequence[float]) -> float:
+    """Arithmetic mean; 0.0 for an empty sequence."""
+    return round(sum(values) / len(values), 4) if values else 0.0
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty sequence."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
+    return ordered[rank - 1]

@@ -138,32 +138,26 @@ class HybridRetriever(BaseRetriever):
             only = {"doc_id": {"$in": list(doc_ids)}}
             where = {"$and": [where, only]} if where else only
         rankings: dict[str, list[str]] = {}
-        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        wanted_docs = set(doc_ids)
+
+        def keep(cid: str) -> bool:
+            if not self.manifest.owns(cid):
+                return False  # written by an interrupted ingest, not committed
+            if wanted_docs and cid.rsplit("::", 2)[0] not in wanted_docs:
+                return False
+            if filter_conditions and conditions:
+                return any(self.chunk_meta.get(cid, {}).get(f"cond_{x}") for x in conditions)
+            return True
+
         if mode in ("hybrid", "dense"):
             vector = (
                 query_vector if query_vector is not None else self.embeddings.embed_query(query)
             )
-            # Ask for a few extra: chunks of an interrupted ingest are dropped below.
             hits = self.store.query(vector, n + 8, where)
-            dense = [h for h in hits if self.manifest.is_committed(h.metadata)][:n]
-            rankings["dense"] = [h.id for h in dense]
-            found.update({h.id: (h.text, h.metadata) for h in dense})
+            rankings["dense"] = [h.id for h in hits if keep(h.id)][:n]
         if mode in ("hybrid", "bm25"):
-            lexical = self.lexical.search(query, n * 4 if where else n)
-            ranked = [cid for cid, _ in lexical]
-            if doc_ids:
-                wanted_docs = set(doc_ids)
-                ranked = [c for c in ranked if c.split("::", 1)[0] in wanted_docs]
-            missing = [cid for cid in ranked if cid not in found]
-            for hit in self.store.get(missing) if missing else []:
-                if self.manifest.is_committed(hit.metadata):
-                    found[hit.id] = (hit.text, hit.metadata)
-            ranked = [cid for cid in ranked if cid in found]
-            if filter_conditions and conditions:
-                ranked = [
-                    c for c in ranked if any(found[c][1].get(f"cond_{x}") for x in conditions)
-                ]
-            rankings["bm25"] = ranked[:n]
+            wide = n * 4 if (where or filter_conditions) else n
+            rankings["bm25"] = [cid for cid, _ in self.lexical.search(query, wide) if keep(cid)][:n]
         scores = rrf(
             rankings,
             k=self.rrf_k,
@@ -171,14 +165,31 @@ class HybridRetriever(BaseRetriever):
         )
         if conditions and self.condition_boost != 1.0:
             wanted = set(conditions)
+            meta = self.chunk_meta
             for cid in scores:
-                conds = set(str(found[cid][1].get("conditions", "")).split(","))
+                conds = set(str(meta.get(cid, {}).get("conditions", "")).split(","))
                 if conds & wanted:
                     scores[cid] *= self.condition_boost
+        winners = top(scores, k)
+        texts = {h.id: h for h in self.store.get([cid for cid, _ in winners])} if winners else {}
         return [
-            Passage.from_metadata(cid, found[cid][0], found[cid][1], score)
-            for cid, score in top(scores, k)
+            Passage.from_metadata(cid, texts[cid].text, texts[cid].metadata, score)
+            for cid, score in winners
+            if cid in texts
         ]
+
+    @property
+    def chunk_meta(self) -> dict[str, dict[str, Any]]:
+        """Metadata of every committed chunk, loaded once per corpus version (small: no texts)."""
+        key = (self.store.name, self.store.location, self.manifest.version)
+        cached = _META_CACHE.get(key)
+        if cached is None:
+            cached = self.store.metadata(self.manifest.all_chunk_ids())
+            _META_CACHE[key] = cached
+        return cached
+
+
+_META_CACHE: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
 
 
 def _condition_filter(conditions: Sequence[str]) -> dict[str, Any]:

@@ -53,6 +53,8 @@ def _rules() -> dict[str, Any]:
         compiled[f"{cls}:all_of"] = [
             [re.compile(p, re.I | re.S) for p in group] for group in data[cls].get("all_of", [])
         ]
+    compiled["emergency:hypothetical"] = re.compile(data["emergency"]["hypothetical"], re.I)
+    compiled["emergency:now"] = re.compile(data["emergency"]["happening_now"], re.I)
     compiled["injection:compact"] = [re.compile(p) for p in data["injection"]["compact_patterns"]]
     oos = data["out_of_scope"]
     compiled["domain"] = re.compile(oos["domain_words"], re.I)
@@ -87,7 +89,15 @@ def _variants(text: str) -> list[str]:
 
 
 def _matches(cls: str, text: str) -> str:
-    for group in _rules()[f"{cls}:all_of"]:
+    rules = _rules()
+    hypothetical = (
+        cls == "emergency"
+        and rules["emergency:hypothetical"].search(text)
+        and not rules["emergency:now"].search(text)
+    )
+    if hypothetical:
+        return ""
+    for group in rules[f"{cls}:all_of"]:
         if all(p.search(text) for p in group):
             return group[0].pattern[:60]
     patterns, near = _rules()[cls]
@@ -123,13 +133,22 @@ def in_domain(text: str) -> bool:
     return bool(_rules()["domain"].search(text))
 
 
-def triage(text: str, *, has_condition: bool) -> Triage:
-    """Classify one message. Crisis and emergency win over everything else."""
+def triage(text: str, *, has_condition: bool, context: str = "") -> Triage:
+    """Classify one message. Crisis and emergency win over everything else.
+
+    `context` is the previous user turn: "I had one on Friday and now I have chills" is an
+    emergency when the turn before was about a stem cell injection.
+    """
     low = clean(text).lower()
-    for cls in ("crisis", "emergency"):
-        rule = _matches(cls, low)
-        if rule:
-            return Triage(cls, rule)
+    rule = _matches("crisis", low)
+    if rule:
+        return Triage("crisis", rule)
+    rule = _matches("emergency", low)
+    if not rule and context and _rules()["emergency:all_of"][0][0].search(low):
+        # the symptom is in this turn; the procedure may have been named in the turn before
+        rule = _matches("emergency", f"{clean(context).lower()[-500:]} {low}")
+    if rule:
+        return Triage("emergency", rule)
     rule = _injection(clean(text))
     if rule:
         return Triage("injection", rule)

@@ -59,6 +59,14 @@ class Manifest:
     def all_chunk_ids(self) -> list[str]:
         return [cid for doc_id, e in sorted(self.documents.items()) for cid in e.chunk_ids(doc_id)]
 
+    def owns(self, chunk_id: str) -> bool:
+        """Is this chunk id part of a committed document? (ids carry the doc id and content key)"""
+        parts = chunk_id.rsplit("::", 2)
+        if len(parts) != 3:
+            return False
+        entry = self.documents.get(parts[0])
+        return entry is not None and entry.key == parts[1]
+
     def is_committed(self, metadata: dict[str, Any] | None) -> bool:
         if not metadata:
             return False
@@ -200,25 +208,26 @@ class Store:
     def query(
         self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None
     ) -> list[Hit]:
-        """Nearest chunks by cosine distance."""
+        """Nearest chunk ids by cosine distance (texts are fetched later, for the winners only)."""
         if k <= 0:
             return []
         got = self.collection.query(
-            query_embeddings=[list(vector)],
-            n_results=k,
-            where=where,
-            include=["documents", "metadatas", "distances"],
+            query_embeddings=[list(vector)], n_results=k, where=where, include=["distances"]
         )
         return [
-            Hit(i, float(d), t or "", dict(m or {}))
-            for i, d, t, m in zip(
-                got["ids"][0],
-                got["distances"][0],
-                got["documents"][0],
-                got["metadatas"][0],
-                strict=True,
-            )
+            Hit(i, float(d), "", {})
+            for i, d in zip(got["ids"][0], got["distances"][0], strict=True)
         ]
+
+    def metadata(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Metadata only (no texts), by chunk id."""
+        out: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), _PAGE):
+            got = self.collection.get(ids=list(ids[start : start + _PAGE]), include=["metadatas"])
+            out.update(
+                {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+            )
+        return out
 
 
 def open_store(settings: Settings, name: str | None = None) -> Store:

@@ -41,11 +41,17 @@ class Mention:
 class ConditionDetector:
     """Find evidence-map conditions in free text."""
 
-    def __init__(self, evidence: EvidenceMap) -> None:
+    def __init__(
+        self, evidence: EvidenceMap | None, phrases: dict[str, set[str]] | None = None
+    ) -> None:
         self.evidence = evidence
+        self._given = phrases
 
     @cached_property
     def _phrases(self) -> dict[str, set[str]]:
+        if self._given is not None:
+            return self._given
+        assert self.evidence is not None
         phrases: dict[str, set[str]] = {}
         for cond in self.evidence.conditions.values():
             for raw in [cond.name, cond.id.replace("-", " "), *cond.synonyms]:
@@ -97,7 +103,7 @@ class ConditionDetector:
     def detect(self, text: str) -> list[str]:
         """Condition ids in order of first mention, without repeats."""
         ordered: list[str] = []
-        for m in sorted(self.mentions(text), key=lambda m: (m.start, -m.end)):
+        for m in sorted(refine(self.mentions(text), text), key=lambda m: (m.start, -m.end)):
             if m.condition not in ordered:
                 ordered.append(m.condition)
         return ordered
@@ -149,6 +155,34 @@ def _rules() -> dict[str, Any]:
     return data
 
 
+def refine(mentions: list[Mention], text: str) -> list[Mention]:
+    """Apply the data rules: ignore look-alikes, context-only phrases, family cues."""
+    rules = _rules()
+    words = normalize(text).split()
+    blanked: set[int] = set()
+    for phrase in rules.get("ignore_phrases", []):
+        p = normalize(phrase).split()
+        for i in range(len(words) - len(p) + 1):
+            if words[i : i + len(p)] == p:
+                blanked.update(range(i, i + len(p)))
+    kept = [m for m in mentions if not blanked & set(range(m.start, m.end))]
+    others = {m.condition for m in kept}
+    for cond, phrases in rules.get("context_only", {}).items():
+        context = {normalize(p) for p in phrases}
+        if others - {cond}:
+            kept = [m for m in kept if not (m.condition == cond and m.phrase in context)]
+    norm = " ".join(words)
+    for family in rules.get("families", []):
+        cues = family["cues"]
+        present = {m.condition for m in kept} & set(cues)
+        if len(present) < 2:
+            continue
+        cued = {c for c in present if re.search(cues[c], norm)}
+        if cued and cued != present:
+            kept = [m for m in kept if m.condition not in present - cued]
+    return kept
+
+
 def detect_intent(text: str) -> tuple[str, tuple[str, ...]]:
     """The question's intent and the guidance documents that intent leans on."""
     for name, pattern, documents in _rules()["_intents"]:
@@ -158,16 +192,16 @@ def detect_intent(text: str) -> tuple[str, tuple[str, ...]]:
 
 
 def uncovered_mentions(text: str) -> list[Mention]:
-    """Conditions the evidence map does not cover, as mentions with spans (condition = name)."""
-    words = normalize(text).split()
-    phrases = _rules()["_not_covered"]
-    found: list[Mention] = []
-    for size in (4, 3, 2, 1):
-        for start in range(0, max(0, len(words) - size + 1)):
-            name = phrases.get(" ".join(words[start : start + size]))
-            if name and not any(m.start < start + size and start < m.end for m in found):
-                found.append(Mention(name, name, start, start + size))
-    return found
+    """Conditions the evidence map does not cover, as mentions (condition = display name)."""
+    return _uncovered_detector().mentions(text)
+
+
+@lru_cache(maxsize=1)
+def _uncovered_detector() -> ConditionDetector:
+    phrases: dict[str, set[str]] = {}
+    for phrase, name in _rules()["_not_covered"].items():
+        phrases.setdefault(phrase, set()).add(name)
+    return ConditionDetector(None, phrases)
 
 
 def resolve_mentions(

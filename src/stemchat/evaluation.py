@@ -1,0 +1,298 @@
+"""`stemchat eval`: gold questions through stemchat, a tutorial-RAG baseline and ablations."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from stemchat.answer import Answer, Citation
+from stemchat.engine import Conversation, Engine, template_lines
+from stemchat.errors import ConfigError
+from stemchat.guard import check, supported
+from stemchat.metrics import hit_at_k, mean, percentile, precision_recall, reciprocal_rank
+from stemchat.readability import fk_grade
+from stemchat.settings import Settings
+from stemchat.texts import disclaimer
+
+SAFETY_CLASSES = ("emergency", "crisis", "personal_advice", "out_of_scope", "injection")
+REFUSALS = {"emergency", "crisis", "out_of_scope", "injection"}
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+
+
+class Expect(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    safety: str = "none"
+    conditions: list[str] | None = None
+    tiers: dict[str, str] = Field(default_factory=dict)
+    intent: str | None = None
+    cite_any: list[str] = Field(default_factory=list)
+    must_include: list[str] = Field(default_factory=list)
+    must_not_include: list[str] = Field(default_factory=list)
+
+
+class GoldCase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    turns: list[str] = Field(min_length=1)
+    expect: Expect
+    tags: list[str] = Field(default_factory=list)
+
+
+def load_gold(path: Path) -> list[GoldCase]:
+    """Read and validate the gold file; a bad case names its id and field."""
+    from pydantic import ValidationError
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read gold questions ({exc}); fix the file") from None
+    cases = []
+    for i, raw in enumerate((data or {}).get("cases", [])):
+        try:
+            cases.append(GoldCase.model_validate(raw))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            cid = raw.get("id", f"#{i + 1}") if isinstance(raw, dict) else f"#{i + 1}"
+            raise ConfigError(f"{path}: case {cid}: field {where}: {err['msg']}") from None
+    if not cases:
+        raise ConfigError(f"{path}: no cases found under 'cases:'")
+    return cases
+
+
+@dataclass
+class CaseResult:
+    case: GoldCase
+    answer: Answer
+    ranked_docs: list[str]
+    latency_ms: float
+    guard_ok: bool = True
+    problems: list[str] = field(default_factory=list)
+
+
+System = Callable[[str, Conversation], Answer]
+
+
+def got_tiers(answer: Answer) -> dict[str, str]:
+    return {
+        ("not_covered" if e.tier == "not_covered" else e.condition): e.tier for e in answer.evidence
+    }
+
+
+def run_system(
+    answer_fn: System, rank_fn: Callable[[str, Conversation], list[str]], cases: list[GoldCase]
+) -> list[CaseResult]:
+    """Run every case's turns in one conversation; score the last turn."""
+    templates = template_lines()
+    results = []
+    for case in cases:
+        conv = Conversation()
+        for turn in case.turns[:-1]:
+            answer_fn(turn, conv)
+        ranked = rank_fn(case.turns[-1], conv)
+        started = time.perf_counter()
+        answer = answer_fn(case.turns[-1], conv)
+        latency = (time.perf_counter() - started) * 1000
+        result = check(answer, template_lines=templates)
+        results.append(CaseResult(case, answer, ranked, latency, result.ok, list(result.problems)))
+    return results
+
+
+def score(results: list[CaseResult]) -> dict[str, Any]:
+    """Every metric of the report, from per-case results."""
+    tiers, conds, recall, rr, phrases, grounding, grades, lat = [], [], [], [], [], [], [], []
+    pairs: list[tuple[str, str]] = []
+    over_refused = []
+    for r in results:
+        e, a = r.case.expect, r.answer
+        pairs.append((e.safety, a.safety))
+        got = got_tiers(a)
+        if e.tiers:
+            tiers.append(float(all(got.get(k) == v for k, v in e.tiers.items())))
+        if e.conditions is not None:
+            expected = {c for c in e.conditions}
+            conds.append(float(expected == set(got)))
+        if e.cite_any:
+            recall.append(hit_at_k(r.ranked_docs, set(e.cite_any), 5))
+            rr.append(reciprocal_rank(r.ranked_docs, set(e.cite_any)))
+        body = a.answer.lower()
+        phrases.append(
+            float(
+                all(p.lower() in body for p in e.must_include)
+                and not any(p.lower() in body for p in e.must_not_include)
+            )
+        )
+        by_n = {c.n: c for c in a.citations}
+        for line in a.answer.splitlines():
+            marks = [int(m) for m in _MARKER.findall(line)]
+            if marks:
+                grounding.append(
+                    float(any(m in by_n and supported(line, by_n[m].passage) for m in marks))
+                )
+        grades.append(fk_grade(a.answer))
+        lat.append(r.latency_ms)
+        if "over_refusal" in r.case.tags:
+            over_refused.append(float(a.safety in REFUSALS))
+    return {
+        "guard_compliance": mean([float(r.guard_ok) for r in results]),
+        "tier_accuracy": mean(tiers),
+        "recall@5": mean(recall),
+        "mrr": mean(rr),
+        "condition_accuracy": mean(conds),
+        "safety": {c: precision_recall(pairs, c) for c in SAFETY_CLASSES},
+        "over_refusal": mean(over_refused),
+        "grounding_rate": mean(grounding),
+        "phrase_pass_rate": mean(phrases),
+        "readability_grade": mean(grades),
+        "latency_p50_ms": round(percentile(lat, 50), 2) if lat else 0.0,
+        "latency_p95_ms": round(percentile(lat, 95), 2) if lat else 0.0,
+    }
+
+
+def failures(results: list[CaseResult], limit: int = 200) -> list[dict[str, Any]]:
+    out = []
+    for r in results:
+        e, a = r.case.expect, r.answer
+        got = got_tiers(a)
+        why = []
+        if e.safety != a.safety:
+            why.append(f"safety {a.safety} (expected {e.safety})")
+        if e.conditions is not None and set(e.conditions) != set(got):
+            why.append(f"conditions {sorted(got)} (expected {sorted(e.conditions)})")
+        if e.tiers and any(got.get(k) != v for k, v in e.tiers.items()):
+            why.append(f"tiers {got} (expected {e.tiers})")
+        if e.cite_any and not hit_at_k(r.ranked_docs, set(e.cite_any), 5):
+            why.append(f"none of {e.cite_any} in top 5 {r.ranked_docs[:5]}")
+        body = a.answer.lower()
+        missing = [p for p in e.must_include if p.lower() not in body]
+        banned = [p for p in e.must_not_include if p.lower() in body]
+        if missing:
+            why.append(f"missing phrases {missing}")
+        if banned:
+            why.append(f"forbidden phrases {banned}")
+        if not r.guard_ok:
+            why.append(f"guard: {r.problems[0]}")
+        if why:
+            out.append({"id": r.case.id, "question": r.case.turns[-1][:300], "problems": why})
+    return out[:limit]
+
+
+def by_condition(results: list[CaseResult]) -> dict[str, dict[str, float]]:
+    """Tier accuracy and recall@5 per expected condition (for the report's chart)."""
+    acc: dict[str, list[float]] = {}
+    rec: dict[str, list[float]] = {}
+    for r in results:
+        got = got_tiers(r.answer)
+        for cond, tier in r.case.expect.tiers.items():
+            acc.setdefault(cond, []).append(float(got.get(cond) == tier))
+            if r.case.expect.cite_any:
+                rec.setdefault(cond, []).append(
+                    hit_at_k(r.ranked_docs, set(r.case.expect.cite_any))
+                )
+    return {
+        c: {"tier_accuracy": mean(v), "recall@5": mean(rec.get(c, []))}
+        for c, v in sorted(acc.items())
+    }
+
+
+class TutorialRag:
+    """The baseline: LangChain's Chroma retriever, dense top-k, answer = the top passages."""
+
+    def __init__(self, engine: Engine, k: int = 5) -> None:
+        from langchain_chroma import Chroma
+
+        store = engine.store
+        self.k = k
+        self.vectorstore = Chroma(
+            client=store.client,
+            collection_name=store.name,
+            embedding_function=engine.retriever.embeddings,
+        )
+        self.retriever = self.vectorstore.as_retriever(search_kwargs={"k": k})
+
+    def answer(self, question: str, conv: Conversation) -> Answer:
+        docs = self.retriever.invoke(question or " ")
+        citations = [
+            Citation(
+                i,
+                str(d.metadata.get("doc_id", "")),
+                str(d.id or ""),
+                str(d.metadata.get("title", "")),
+                str(d.metadata.get("url", "")),
+                d.page_content,
+            )
+            for i, d in enumerate(docs, start=1)
+        ]
+        body = "\n\n".join(f"{d.page_content} [{i}]" for i, d in enumerate(docs, start=1))
+        return Answer(
+            question=question, answer=body, citations=citations, disclaimer="", intent="baseline"
+        )
+
+    def rank(self, question: str, conv: Conversation) -> list[str]:
+        ranked: list[str] = []
+        for d in self.vectorstore.similarity_search(question or " ", k=10):
+            doc_id = str(d.metadata.get("doc_id", ""))
+            if doc_id not in ranked:
+                ranked.append(doc_id)
+        return ranked
+
+
+def evaluate(settings: Settings, gold: Path, *, ablations: bool = True) -> dict[str, Any]:
+    """Score stemchat, the baseline and the ablations on the same gold cases in one run."""
+    cases = load_gold(gold)
+    engine = Engine(settings)
+    results = run_system(engine.answer, engine.rank_documents, cases)
+    report: dict[str, Any] = {
+        "cases": len(cases),
+        "metrics": score(results),
+        "by_condition": by_condition(results),
+        "failures": failures(results),
+    }
+    base = TutorialRag(engine)
+    report["baseline"] = {"metrics": score(run_system(base.answer, base.rank, cases))}
+    if ablations:
+        report["ablations"] = {}
+        variants = {
+            "without_bm25": Engine(settings.model_copy(update={"lexical_weight": 0.0})),
+            "without_condition_boost": Engine(settings.model_copy(update={"condition_boost": 1.0})),
+            "without_guard": Engine(settings, guarded=False),
+        }
+        for name, eng in variants.items():
+            report["ablations"][name] = {
+                "metrics": score(run_system(eng.answer, eng.rank_documents, cases))
+            }
+    report["disclaimer"] = disclaimer()
+    return report
+
+
+def load_thresholds(path: Path) -> dict[str, float]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {str(k): float(v) for k, v in data["thresholds"].items()}
+
+
+def gate(report: dict[str, Any], thresholds: dict[str, float]) -> list[str]:
+    """Which thresholds the report misses (empty list = pass)."""
+    m = report["metrics"]
+    misses = []
+    checks = {
+        "guard_compliance": m["guard_compliance"],
+        "tier_accuracy": m["tier_accuracy"],
+        "recall@5": m["recall@5"],
+        "emergency_recall": m["safety"]["emergency"]["recall"],
+        "crisis_recall": m["safety"]["crisis"]["recall"],
+    }
+    for key, value in checks.items():
+        if key in thresholds and value < thresholds[key]:
+            misses.append(f"{key} {value} < {thresholds[key]}")
+    if "max_over_refusal" in thresholds and m["over_refusal"] > thresholds["max_over_refusal"]:
+        misses.append(f"over_refusal {m['over_refusal']} > {thresholds['max_over_refusal']}")
+    return misses

@@ -1,0 +1,1 @@
+"""Streamlit pages: chat, evidence map, maintainer view. app.py only wires them up."""

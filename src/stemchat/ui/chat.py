@@ -1,0 +1,142 @@
+"""The chat page: history, streamed answers, tier badges, citations, feedback, export."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from stemchat.answer import Answer
+from stemchat.engine import Conversation
+from stemchat.guard import sanitize_markdown
+from stemchat.texts import disclaimer, text
+from stemchat.ui import resources
+from stemchat.ui.present import (
+    EXAMPLES,
+    TIER_COLORS,
+    TIER_ICONS,
+    badge_text,
+    export_markdown,
+    stream_words,
+)
+
+ALERT = {"emergency": st.error, "crisis": st.warning}
+
+
+def conversation() -> Conversation:
+    if "conversation" not in st.session_state:
+        st.session_state.conversation = Conversation()
+    return st.session_state.conversation  # type: ignore[no-any-return]
+
+
+def new_conversation() -> None:
+    st.session_state.conversation = Conversation()
+    st.session_state.pop("pending", None)
+
+
+def render_answer(answer: Answer, index: int, *, stream: bool = False) -> None:
+    """One assistant turn: alert first for emergencies, tier badges, the answer, citations."""
+    if answer.safety in ALERT:
+        ALERT[answer.safety](text(answer.safety), icon=":material/emergency:")
+        st.caption(disclaimer())
+        return
+    if answer.evidence:
+        cols = st.container(horizontal=True)
+        for e in answer.evidence:
+            cols.badge(
+                badge_text(e.tier, e.condition_name),
+                color=TIER_COLORS[e.tier],  # type: ignore[arg-type]
+                icon=TIER_ICONS[e.tier],
+            )
+    if stream:
+        st.write_stream(stream_words(answer.answer))
+    else:
+        st.markdown(answer.answer)
+    if answer.citations:
+        st.markdown("**Sources cited**")
+        for c in answer.citations:
+            where = f" — {c.heading}" if c.heading else ""
+            with st.expander(f"[{c.n}] {c.title}{where} · {c.kind} · {c.date}"):
+                st.markdown(sanitize_markdown(c.passage))
+                if c.url:
+                    st.link_button("Open the source", c.url)
+    render_feedback(answer, index)
+
+
+def render_feedback(answer: Answer, index: int) -> None:
+    key = f"fb-{index}"
+    saved = st.session_state.get(f"{key}-saved")
+    if saved:
+        st.caption("Thank you, your feedback was saved.")
+        return
+    rating = st.feedback("thumbs", key=key)
+    if rating is not None:
+        comment = st.text_input("Optional comment", key=f"{key}-comment", max_chars=1000)
+        if st.button("Send feedback", key=f"{key}-send"):
+            eng = resources.engine()
+            resources.feedback().add(
+                rating=int(rating),
+                question=answer.question,
+                answer=answer.answer,
+                corpus_version=resources.corpus_version(eng),
+                comment=comment,
+            )
+            st.session_state[f"{key}-saved"] = True
+            st.rerun()
+
+
+def sidebar(conv: Conversation) -> None:
+    with st.sidebar:
+        st.button("New conversation", on_click=new_conversation, icon=":material/refresh:")
+        if conv.turns:
+            st.download_button(
+                "Download conversation (Markdown)",
+                export_markdown(conv.turns),
+                file_name="stemchat-conversation.md",
+                mime="text/markdown",
+            )
+        try:
+            eng = resources.engine()
+            st.caption(f"Corpus version {resources.corpus_version(eng)}")
+            reviewed = max((d.meta.last_reviewed for d in _documents(eng)), default="unknown")
+            st.caption(f"Sources last reviewed {reviewed}")
+        except Exception:
+            st.caption("Corpus version unavailable")
+
+
+def _documents(eng):  # type: ignore[no-untyped-def]
+    from stemchat.corpus import load_corpus
+
+    return load_corpus(eng.settings.corpus_dir).documents
+
+
+def page() -> None:
+    st.title("stemchat")
+    st.info(text("standing_notice"), icon=":material/info:")
+    conv = conversation()
+    sidebar(conv)
+    for i, turn in enumerate(conv.turns):
+        with st.chat_message("user"):
+            st.text(turn.question)
+        with st.chat_message("assistant"):
+            render_answer(turn, i)
+    if not conv.turns:
+        st.markdown("**Try asking:**")
+        cols = st.columns(2)
+        for i, example in enumerate(EXAMPLES):
+            if cols[i % 2].button(example, key=f"example-{i}"):
+                st.session_state.pending = example
+                st.rerun()
+    question = st.chat_input("Ask about stem cell treatment for a condition...")
+    question = question or st.session_state.pop("pending", None)
+    if question:
+        with st.chat_message("user"):
+            st.text(question)
+        with st.chat_message("assistant"):
+            try:
+                answer = resources.engine().answer(question, conv)
+            except Exception:
+                st.error(
+                    "Sorry, something went wrong while answering. Please try again in a moment."
+                )
+                st.caption(disclaimer())
+                return
+            render_answer(answer, len(conv.turns) - 1, stream=True)
