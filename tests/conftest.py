@@ -40,7 +40,7 @@ def copy_corpus(dest: Path, source: Path = TEST_CORPUS) -> Path:
 def embeddings():  # type: ignore[no-untyped-def]
     """The bundled MiniLM, loaded once for the whole session."""
     settings = Settings()
-    emb = make_embeddings(settings)
+    emb = make_embeddings(settings, "ingest")
     emb.embed_query("warm up")
     return emb
 

@@ -68,3 +68,10 @@ def test_bench_reports_ratios_against_floor(tmp_path: Path) -> None:
         query["hybrid"]["p50_ms"] / query["floor"]["p50_ms"], rel=0.01
     )
     assert result["cold_start_s"] > 0
+    assert result["cold_start"]["onnx"]["torch_imported"] is False
+    assert result["cold_start"]["torch"]["torch_imported"] is True
+    assert (
+        result["query_embedding"]["onnx"]["n"] == 20
+        and result["query_embedding"]["torch_passages_per_s"] > 0
+    )
+    assert result["answer"]["n"] >= 120 and result["answer"]["query_embeddings"] == "OnnxEmbeddings"

@@ -111,3 +111,42 @@ def test_outdated_claims_are_corrected(corpus) -> None:  # type: ignore[no-untyp
     assert re.search(r"18 December 2024|December 18, 2024", ryoncil)
     fistula = corpus.evidence.conditions["crohns-perianal-fistula"].tier_note
     assert "13 Dec 2024" in fistula
+
+
+def _shingles(text: str, n: int = 8) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def test_no_document_copies_the_seed_article(corpus) -> None:  # type: ignore[no-untyped-def]
+    seed_dir = REPO.parent / "shared" / "seed"
+    seeds = list(seed_dir.glob("*.txt"))
+    assert seeds, f"the seed article is expected beside the repo in {seed_dir}"
+    seed = set().union(*(_shingles(p.read_text(errors="replace")) for p in seeds))
+    for doc in corpus.documents:
+        shared = _shingles(doc.body) & seed
+        assert not shared, (doc.id, [" ".join(s) for s in list(shared)[:3]])
+
+
+def test_every_tier_rests_on_key_documents_about_it(corpus) -> None:  # type: ignore[no-untyped-def]
+    docs = corpus.by_id()
+    for cond in corpus.evidence.conditions.values():
+        about = [d for d in cond.key_documents if cond.id in docs[d].meta.conditions]
+        assert about, cond.id
+
+
+def test_new_writes_a_template_that_check_understands(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from stemchat.corpus.template import write_template
+    from stemchat.errors import CorpusError
+
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    path = write_template(tmp_path / "corpus" / "documents", "trial-new-study", "trial")
+    text = path.read_text()
+    assert "# sources:" in text and "## Design" in text and "id: trial-new-study" in text
+    checked = check_corpus(tmp_path / "corpus", today=dt.date(2026, 11, 26))
+    problems = [str(i) for i in checked.issues if i.path == path]
+    assert problems and any("TODO placeholders" in p for p in problems)
+    with pytest.raises(CorpusError, match="already exists"):
+        write_template(tmp_path / "corpus" / "documents", "trial-new-study", "trial")

@@ -197,6 +197,12 @@ EXPANSIONS = {
 }
 
 
+def _looks_like_instructions(sentence: str) -> bool:
+    from stemchat.safety import _injection
+
+    return bool(_injection(sentence))
+
+
 def sentences(passage_text: str) -> list[str]:
     """Split a passage body into whole, self-contained sentences (no bold lead-ins or labels)."""
     out: list[str] = []
@@ -209,6 +215,8 @@ def sentences(passage_text: str) -> list[str]:
                 continue  # a fragment cut from a list
             if sent.startswith("**") and ":**" in sent[:60]:
                 continue  # a label followed by a list, meaningless without its heading
+            if _looks_like_instructions(sent):
+                continue  # corpus text is data: never repeat text that addresses the assistant
             out.append(sent)
     return out
 

@@ -100,7 +100,7 @@ def index_dataset(
     if todo:
         if progress:
             print(f"indexing {len(todo)} passages into {store.name}", file=sys.stderr)
-        embeddings = make_embeddings(settings)
+        embeddings = make_embeddings(settings, "ingest")
         manifest.model = tag
         step = 512
         for start in range(0, len(todo), step):

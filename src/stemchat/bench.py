@@ -24,7 +24,7 @@ from stemchat.settings import Settings
 from stemchat.store import open_store
 
 
-def _latency(fn: Callable[[str], Any], queries: list[str]) -> dict[str, float]:
+def _latency(fn: Callable[[str], Any], queries: list[str]) -> dict[str, Any]:
     times = []
     for q in queries:
         t0 = time.perf_counter()
@@ -83,24 +83,65 @@ def bench_queries(folder: Path, n: int) -> list[str]:
     return out[:n]
 
 
-def cold_start_seconds(settings: Settings, question: str) -> float:
-    """Wall time of a fresh `stemchat ask --json` process on an indexed curated store."""
+def cold_start(settings: Settings, question: str, query_embeddings: str) -> dict[str, Any]:
+    """Wall time and peak memory of a fresh `stemchat ask --json` process on an indexed store."""
     env = dict(os.environ)
     env["STEMCHAT_DATA_DIR"] = str(settings.data_dir)
     env["STEMCHAT_CORPUS_DIR"] = str(settings.corpus_dir)
-    exe = [sys.executable, "-m", "stemchat.cli", "ask", "--json", question]
-    subprocess.run(exe, env=env, check=True, capture_output=True)  # make sure it is indexed
+    env["STEMCHAT_QUERY_EMBEDDINGS"] = query_embeddings
+    code = (
+        "import resource, sys\n"
+        "from stemchat.cli import main\n"
+        f"rc = main(['ask', '--json', {question!r}])\n"
+        "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "print('TORCH', 'torch' in sys.modules, file=sys.stderr)\n"
+        "sys.exit(rc)\n"
+    )
+    exe = [sys.executable, "-c", code]
+    subprocess.run(exe, env=env, check=True, capture_output=True)  # index and export first
     t0 = time.perf_counter()
-    subprocess.run(exe, env=env, check=True, capture_output=True)
-    return round(time.perf_counter() - t0, 3)
+    done = subprocess.run(exe, env=env, check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    rss_kb = next(
+        (int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("MAXRSS")), 0
+    )
+    torch_loaded = any(line == "TORCH True" for line in done.stderr.splitlines())
+    return {
+        "seconds": round(seconds, 3),
+        "peak_mb": round(rss_kb / 1024, 1),
+        "torch_imported": torch_loaded,
+    }
+
+
+def warm_answers(settings: Settings, gold: Path, fallback: list[str]) -> dict[str, Any]:
+    """Full guarded answers on the curated corpus, model already loaded (warm), p50/p95."""
+    from stemchat.engine import Engine
+
+    questions = fallback
+    if gold.exists():
+        from stemchat.evaluation import load_gold
+
+        questions = [c.turns[-1] for c in load_gold(gold)]
+    engine = Engine(settings)
+    engine.answer("warm up: do stem cells help lupus?")
+    result = _latency(engine.answer, questions)
+    result["query_embeddings"] = type(engine.retriever.embeddings).__name__
+    return result
 
 
 def run_bench(
-    settings: Settings, dataset: Path, *, limit: int = 1000, queries: int = 300
+    settings: Settings,
+    dataset: Path,
+    *,
+    limit: int = 1000,
+    queries: int = 300,
+    gold: Path = Path("eval/gold.yaml"),
 ) -> dict[str, Any]:
     """Measure ingest against pure encoding, and query paths against a raw floor."""
+    from stemchat.embeddings import ensure_onnx
+
     t0 = time.perf_counter()
-    embeddings = make_embeddings(settings)
+    embeddings = make_embeddings(settings, "ingest")
     embeddings.embed_query("warm up the model")
     model_load_s = time.perf_counter() - t0
 
@@ -127,9 +168,12 @@ def run_bench(
         encode_s = time.perf_counter() - t0
 
         manifest = store.read_manifest()
+        ensure_onnx(settings)
+        query_embeddings = make_embeddings(settings, "query")
+        query_embeddings.embed_query("warm up")
         retriever = HybridRetriever(
             store=store,
-            embeddings=embeddings,
+            embeddings=query_embeddings,
             lexical=lexical_index_for(store, manifest, bench_settings.data_dir),
             manifest=manifest,
             k=settings.top_k,
@@ -140,11 +184,13 @@ def run_bench(
         collection = store.collection
 
         def floor(q: str) -> Any:
-            return collection.query(query_embeddings=[embeddings.embed_query(q)], n_results=k)
+            return collection.query(query_embeddings=[query_embeddings.embed_query(q)], n_results=k)
 
         from langchain_chroma import Chroma
 
-        lc = Chroma(client=store.client, collection_name=store.name, embedding_function=embeddings)
+        lc = Chroma(
+            client=store.client, collection_name=store.name, embedding_function=query_embeddings
+        )
         query: dict[str, Any] = {
             "floor": _latency(floor, qs),
             "bm25": _latency(lambda q: retriever.search(q, mode="bm25"), qs),
@@ -153,9 +199,21 @@ def run_bench(
             "langchain": _latency(lambda q: lc.similarity_search(q, k=k), qs),
         }
         query["ratio_p50"] = round(query["hybrid"]["p50_ms"] / query["floor"]["p50_ms"], 3)
+        query["query_embeddings"] = type(query_embeddings).__name__
+        embedding: dict[str, Any] = {
+            "onnx": _latency(query_embeddings.embed_query, qs),
+            "torch": _latency(embeddings.embed_query, qs),
+        }
+        sample = texts[:256]
+        for name, emb in (("onnx", query_embeddings), ("torch", embeddings)):
+            t0 = time.perf_counter()
+            emb.embed_documents(sample)
+            embedding[f"{name}_passages_per_s"] = round(len(sample) / (time.perf_counter() - t0), 1)
         query["langchain_ratio_p50"] = round(
             query["langchain"]["p50_ms"] / query["floor"]["p50_ms"], 3
         )
+    cold = cold_start(settings, "Do stem cells help lupus?", settings.query_embeddings)
+    answers = warm_answers(settings, gold, qs)
     return {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "passages": len(data.corpus),
@@ -167,6 +225,12 @@ def run_bench(
             "ratio": round(ingest_s / encode_s, 3) if encode_s else None,
         },
         "query": query,
+        "query_embedding": embedding,
+        "answer": answers,
         "model_load_s": round(model_load_s, 3),
-        "cold_start_s": cold_start_seconds(settings, "Do stem cells help lupus?"),
+        "cold_start_s": cold["seconds"],
+        "cold_start": {
+            "onnx": cold,
+            "torch": cold_start(settings, "Do stem cells help lupus?", "torch"),
+        },
     }

@@ -63,6 +63,14 @@ def cmd_corpus_report(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if bad else 0
 
 
+def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
+    from stemchat.corpus.template import write_template
+
+    path = write_template(settings.documents_dir, args.doc_id, args.kind)
+    print(f"wrote {path}: fill in the TODOs, then run `stemchat check` and `stemchat ingest`")
+    return 0
+
+
 def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
     from stemchat.feedback import feedback_store
 
@@ -76,15 +84,17 @@ def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from stemchat.embeddings import make_embeddings
+    from stemchat.embeddings import ensure_onnx, make_embeddings
     from stemchat.ingest import ingest, status
 
     if args.if_stale:
         st = status(settings)
         if st["documents"] and not st["pending"]:
+            ensure_onnx(settings)
             print(f"index is up to date: {st['documents']} documents, {st['chunks']} chunks")
             return 0
-    report = ingest(settings, make_embeddings(settings), progress=not args.json)
+    report = ingest(settings, make_embeddings(settings, "ingest"), progress=not args.json)
+    ensure_onnx(settings)
     if args.json:
         _print_json(vars(report))
     else:
@@ -113,15 +123,17 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def ensure_index(settings: Settings, *, quiet: bool = False) -> None:
     """Ingest first when the store is empty or behind the corpus, saying so on stderr."""
-    from stemchat.embeddings import make_embeddings
+    from stemchat.embeddings import ensure_onnx, make_embeddings
     from stemchat.ingest import ingest, status
 
     st = status(settings)
     if st["documents"] and not st["pending"]:
+        ensure_onnx(settings)  # a no-op once exported; the first time it imports torch
         return
     reason = "empty" if not st["documents"] else f"behind the corpus ({st['pending']} changes)"
     print(f"stemchat: the index is {reason}; ingesting first...", file=sys.stderr)
-    ingest(settings, make_embeddings(settings), progress=not quiet)
+    ingest(settings, make_embeddings(settings, "ingest"), progress=not quiet)
+    ensure_onnx(settings)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -204,6 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
     r = csub.add_parser("report", help="words, reading grade and review state per document")
     r.add_argument("--json", action="store_true", help="print as JSON")
     r.set_defaults(func=cmd_corpus_report)
+
+    p = sub.add_parser("new", help="write a new corpus document from a commented template")
+    p.add_argument("doc_id", metavar="DOC_ID", help="the new document's id (its file name)")
+    p.add_argument(
+        "--kind", required=True, choices=["overview", "trial", "regulatory", "guidance", "review"]
+    )
+    p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("feedback", help="patient feedback stored by the chat")
     fsub = p.add_subparsers(dest="feedback_command", required=True)

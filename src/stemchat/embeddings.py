@@ -63,6 +63,31 @@ def _load_sentence_transformer(path: str):  # type: ignore[no-untyped-def]
         return SentenceTransformer(path, device="cpu", local_files_only=True)
 
 
-def make_embeddings(settings: Settings) -> Embeddings:
-    """The embeddings the settings ask for."""
+def make_embeddings(settings: Settings, purpose: str = "query") -> Embeddings:
+    """Embeddings for questions (ONNX when exported: no torch) or for ingest (torch, faster on batches)."""
+    if purpose == "query" and settings.query_embeddings == "onnx":
+        from stemchat.onnx_embeddings import OnnxEmbeddings, is_current, onnx_dir
+
+        folder = onnx_dir(settings.data_dir)
+        if is_current(
+            settings.resolved_model_path, folder, model_tag(settings.resolved_model_path)
+        ):
+            return OnnxEmbeddings(folder, settings.embed_batch_size)
     return SentenceTransformerEmbeddings(settings.resolved_model_path, settings.embed_batch_size)
+
+
+def ensure_onnx(settings: Settings) -> bool:
+    """Export the model to ONNX once (imports torch); False when the export is not possible."""
+    if settings.query_embeddings != "onnx":
+        return False
+    from stemchat.onnx_embeddings import export, is_current, onnx_dir
+
+    path = settings.resolved_model_path
+    tag = model_tag(path)
+    if is_current(path, onnx_dir(settings.data_dir), tag):
+        return True
+    try:
+        export(path, onnx_dir(settings.data_dir), tag)
+    except ImportError:
+        return False  # `onnx` missing: questions use sentence-transformers instead
+    return True

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         120, ge=0, le=1000, description="Overlap between chunks in characters."
     )
     embed_batch_size: int = Field(32, ge=1, le=1024, description="Passages embedded per batch.")
+    query_embeddings: Literal["onnx", "torch"] = Field(
+        "onnx", description="onnx (exported once; no torch at question time) or torch."
+    )
     top_k: int = Field(6, ge=1, le=50, description="Passages handed to the answerer.")
     candidates: int = Field(
         40, ge=5, le=500, description="Candidates taken from each arm before fusion."

@@ -46,8 +46,18 @@ def corpus_report(
         )
     grades: list[float] = [float(r["grade"]) for r in rows]  # type: ignore[arg-type]
     evidence = corpus.evidence
+    per_condition = {
+        c.id: {
+            "name": c.name,
+            "tier": c.tier.value,
+            "documents": sum(1 for d in corpus.documents if c.id in d.meta.conditions),
+        }
+        for c in (evidence.conditions.values() if evidence else [])
+    }
     return {
         "documents": len(rows),
+        "by_condition": per_condition,
+        "stale_reviews": [r["id"] for r in rows if r["stale"]],
         "conditions": len(evidence.conditions) if evidence else 0,
         "evidence_map_version": evidence.version if evidence else None,
         "by_kind": dict(Counter(r["kind"] for r in rows)),

@@ -1,0 +1,90 @@
+"""The ONNX query path: same vectors as sentence-transformers, re-export on a new model, no torch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stemchat.beir import evaluate_retrieval
+from stemchat.embeddings import ensure_onnx, make_embeddings, model_tag
+from stemchat.onnx_embeddings import OnnxEmbeddings, is_current, onnx_dir
+from stemchat.settings import Settings
+from tests.conftest import DATA, REPO
+
+pytestmark = pytest.mark.integration
+
+SAMPLE = DATA / "medquad-sample"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("onnx") / "data")
+    assert ensure_onnx(settings)
+    return settings
+
+
+def test_export_manifest_records_the_source_model(exported: Settings) -> None:
+    folder = onnx_dir(exported.data_dir)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["model_tag"] == model_tag(exported.resolved_model_path)
+    assert len(manifest["source_sha256"]) == 64 and manifest["precision"] == "fp32"
+    assert isinstance(make_embeddings(exported, "query"), OnnxEmbeddings)
+    # a different model fingerprint makes the export stale, and ensure_onnx exports again
+    manifest["model_tag"] = "some-other-model"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert not is_current(
+        exported.resolved_model_path, folder, model_tag(exported.resolved_model_path)
+    )
+    assert not isinstance(make_embeddings(exported, "query"), OnnxEmbeddings)
+    assert ensure_onnx(exported)
+    assert isinstance(make_embeddings(exported, "query"), OnnxEmbeddings)
+
+
+def test_vectors_match_sentence_transformers_on_real_passages(
+    exported: Settings, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    rows = [json.loads(line) for line in (SAMPLE / "corpus.jsonl").open()]
+    texts = [f"{r['title']}\n\n{r['text']}" for r in rows]
+    assert len(texts) >= 200
+    fast = np.array(make_embeddings(exported, "query").embed_documents(texts))
+    slow = np.array(embeddings.embed_documents(texts))
+    cosine = (fast * slow).sum(axis=1)
+    assert cosine.min() >= 0.9999
+
+
+def test_retrieval_quality_is_unchanged(exported: Settings, tmp_path: Path) -> None:
+    onnx = evaluate_retrieval(exported, SAMPLE, ["dense", "hybrid"])
+    torch_path = evaluate_retrieval(
+        exported.model_copy(update={"query_embeddings": "torch"}), SAMPLE, ["dense", "hybrid"]
+    )
+    for method in ("dense", "hybrid"):
+        assert (
+            abs(onnx["methods"][method]["ndcg@10"] - torch_path["methods"][method]["ndcg@10"])
+            <= 0.002
+        )
+
+
+def test_no_torch_on_the_question_path(shipped) -> None:  # type: ignore[no-untyped-def]
+    assert ensure_onnx(shipped)
+    code = (
+        "import sys\n"
+        "from stemchat.cli import main\n"
+        "rc = main(['ask', '--json', 'Do stem cells help lupus?', 'is it approved for that?'])\n"
+        "print('LOADED', 'torch' in sys.modules, 'sentence_transformers' in sys.modules, file=sys.stderr)\n"
+        "sys.exit(rc)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEMCHAT_")}
+    env.update(STEMCHAT_CORPUS_DIR=str(shipped.corpus_dir), STEMCHAT_DATA_DIR=str(shipped.data_dir))
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "LOADED False False" in proc.stderr
+    turns = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [t["evidence"][0]["tier"] for t in turns] == ["early", "early"]
