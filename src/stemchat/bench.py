@@ -90,10 +90,11 @@ def cold_start(settings: Settings, question: str, query_embeddings: str) -> dict
     env["STEMCHAT_CORPUS_DIR"] = str(settings.corpus_dir)
     env["STEMCHAT_QUERY_EMBEDDINGS"] = query_embeddings
     code = (
-        "import resource, sys\n"
+        "import sys\n"
         "from stemchat.cli import main\n"
         f"rc = main(['ask', '--json', {question!r}])\n"
-        "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
+        "print('MAXRSS', hwm[0].split()[1] if hwm else 0, file=sys.stderr)\n"
         "print('TORCH', 'torch' in sys.modules, file=sys.stderr)\n"
         "sys.exit(rc)\n"
     )
