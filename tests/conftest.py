@@ -27,6 +27,32 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key, raising=False)
 
 
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_http(url: str, proc, log: Path, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    """Poll url until it answers; kill proc and show its log if it dies or times out."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError as exc:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"server did not start: {log.read_text()}") from exc
+            time.sleep(0.3)
+
+
 def make_settings(tmp: Path, corpus: Path, **extra: object) -> Settings:
     return Settings(corpus_dir=corpus, data_dir=tmp / "data", **extra)  # type: ignore[arg-type]
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,22 +11,16 @@ import pytest
 
 from stemchat.engine import Engine
 from stemchat.ingest import ingest, status
-from tests.conftest import copy_corpus, make_settings
+from tests.conftest import copy_corpus, free_port, make_settings, wait_for_http
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start `chroma run` on a free loopback port; stop it afterwards."""
     exe = Path(sys.executable).parent / "chroma"
-    port = _free_port()
+    port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
     log = (path / "server.log").open("w")
     proc = subprocess.Popen(
@@ -38,17 +29,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).read()
-            break
-        except OSError as exc:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                log_text = (path / "server.log").read_text()
-                raise RuntimeError(f"chroma run did not start: {log_text}") from exc
-            time.sleep(0.3)
+    wait_for_http(f"{url}/api/v2/heartbeat", proc, path / "server.log", timeout=60)
     yield url
     proc.terminate()
     try:

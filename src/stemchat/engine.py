@@ -135,6 +135,12 @@ class Engine:
         )
 
     @cached_property
+    def _care_advice(self) -> list[tuple[str, Passage]]:
+        """'What this means for you' does not depend on the question: chosen once per engine."""
+        care = self.retriever.search(CARE_QUERY, k=4, doc_ids=CARE_DOCS, mode="bm25")
+        return pick_sentences(CARE_QUERY, care, [], limit=2, per_passage=1)
+
+    @cached_property
     def _templates(self) -> list[str]:
         return template_lines()
 
@@ -252,8 +258,7 @@ class Engine:
         else:
             lines.append(text("no_passages"))
 
-        care = self.retriever.search(CARE_QUERY, k=4, doc_ids=CARE_DOCS, mode="bm25")
-        advice = pick_sentences(CARE_QUERY, care, [], limit=2, per_passage=1)
+        advice = self._care_advice
         lines += ["", f"**{HEADINGS['care']}**", ""]
         if advice:
             lines += [f"- {s} [{book.marker(p)}]" for s, p in advice]

@@ -11,7 +11,7 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, PrivateAttr
 
 from stemchat.fusion import rrf, top
 from stemchat.lexical import LexicalIndex, cached_index
@@ -102,6 +102,7 @@ class HybridRetriever(BaseRetriever):
     lexical_weight: float = 1.0
     condition_boost: float = 1.5
     mode: Mode = "hybrid"
+    _vectors: dict[str, list[float]] = PrivateAttr(default_factory=dict)
 
     def _get_relevant_documents(
         self,
@@ -150,9 +151,7 @@ class HybridRetriever(BaseRetriever):
             return True
 
         if mode in ("hybrid", "dense"):
-            vector = (
-                query_vector if query_vector is not None else self.embeddings.embed_query(query)
-            )
+            vector = query_vector if query_vector is not None else self._embed(query)
             hits = self.store.query(vector, n + 8, where)
             rankings["dense"] = [h.id for h in hits if keep(h.id)][:n]
         if mode in ("hybrid", "bm25"):
@@ -177,6 +176,17 @@ class HybridRetriever(BaseRetriever):
             for cid, score in winners
             if cid in texts
         ]
+
+    def _embed(self, query: str) -> list[float]:
+        """One embedding per distinct query text: an answer searches several pools with it."""
+        cache = self._vectors
+        vector = cache.get(query)
+        if vector is None:
+            vector = self.embeddings.embed_query(query)
+            if len(cache) >= 256:
+                cache.pop(next(iter(cache)))
+            cache[query] = vector
+        return vector
 
     @property
     def chunk_meta(self) -> dict[str, dict[str, Any]]:
