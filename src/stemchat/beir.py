@@ -15,7 +15,7 @@ from stemchat.errors import ConfigError
 from stemchat.ingest import embed_in_batches
 from stemchat.lexical import LexicalIndex, cached_index
 from stemchat.metrics import ir_metrics
-from stemchat.retrieval import HybridRetriever
+from stemchat.retrieval import HybridSearch
 from stemchat.settings import Settings
 from stemchat.store import DocEntry, Manifest, Store, make_client
 
@@ -141,7 +141,7 @@ def evaluate_retrieval(
         raise ConfigError(f"--methods: unknown method {unknown[0]!r}; use bm25, dense or hybrid")
     dataset = load_beir(folder)
     store, manifest, lexical = index_dataset(settings, dataset, progress=progress)
-    retriever = HybridRetriever(
+    retriever = HybridSearch(
         store=store,
         embeddings=make_embeddings(settings),
         lexical=lexical,

@@ -19,7 +19,7 @@ from stemchat.beir import load_beir
 from stemchat.embeddings import make_embeddings
 from stemchat.ingest import embed_in_batches, ingest
 from stemchat.metrics import percentile
-from stemchat.retrieval import HybridRetriever, lexical_index_for
+from stemchat.retrieval import HybridSearch, lexical_index_for
 from stemchat.settings import Settings
 from stemchat.store import open_store
 
@@ -126,7 +126,7 @@ def warm_answers(settings: Settings, gold: Path, fallback: list[str]) -> dict[st
     engine = Engine(settings)
     engine.answer("warm up: do stem cells help lupus?")
     result = _latency(engine.answer, questions)
-    result["query_embeddings"] = type(engine.retriever.embeddings).__name__
+    result["query_embeddings"] = type(engine.searcher.embeddings).__name__
     return result
 
 
@@ -172,7 +172,7 @@ def run_bench(
         ensure_onnx(settings)
         query_embeddings = make_embeddings(settings, "query")
         query_embeddings.embed_query("warm up")
-        retriever = HybridRetriever(
+        retriever = HybridSearch(
             store=store,
             embeddings=query_embeddings,
             lexical=lexical_index_for(store, manifest, bench_settings.data_dir),

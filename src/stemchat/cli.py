@@ -7,9 +7,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stemchat.errors import StemchatError
 from stemchat.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from stemchat.store import Store
 
 
 def _print_json(obj: object) -> None:
@@ -121,26 +125,33 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def ensure_index(settings: Settings, *, quiet: bool = False) -> None:
-    """Ingest first when the store is empty or behind the corpus, saying so on stderr."""
+def ensure_index(settings: Settings, *, quiet: bool = False) -> Store:
+    """Ingest first when the store is empty or behind the corpus, saying so on stderr.
+
+    Returns the open store, so the caller's engine does not open it a second time.
+    """
     from stemchat.embeddings import ensure_onnx, make_embeddings
     from stemchat.ingest import ingest, status
+    from stemchat.store import open_store
 
-    st = status(settings)
+    store = open_store(settings)
+    st = status(settings, store)
     if st["documents"] and not st["pending"]:
         ensure_onnx(settings)  # a no-op once exported; the first time it imports torch
-        return
+        return store
     reason = "empty" if not st["documents"] else f"behind the corpus ({st['pending']} changes)"
     print(f"stemchat: the index is {reason}; ingesting first...", file=sys.stderr)
-    ingest(settings, make_embeddings(settings, "ingest"), progress=not quiet)
+    ingest(settings, make_embeddings(settings, "ingest"), progress=not quiet, store=store)
     ensure_onnx(settings)
+    return store
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from stemchat.embeddings import prewarm_query_embeddings
     from stemchat.engine import Conversation, Engine
 
-    ensure_index(settings, quiet=args.json)
-    engine = Engine(settings)
+    prewarm_query_embeddings(settings)  # overlaps the model load with opening the store
+    engine = Engine(settings, ensure_index(settings, quiet=args.json))
     conversation = Conversation()
     for question in args.questions:
         answer = engine.answer(question, conversation)

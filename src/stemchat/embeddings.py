@@ -76,6 +76,20 @@ def make_embeddings(settings: Settings, purpose: str = "query") -> Embeddings:
     return SentenceTransformerEmbeddings(settings.resolved_model_path, settings.embed_batch_size)
 
 
+def prewarm_query_embeddings(settings: Settings) -> bool:
+    """Start loading the ONNX query model in the background (never torch); False if not exported."""
+    if settings.query_embeddings != "onnx":
+        return False
+    from stemchat.onnx_embeddings import is_current, onnx_dir, warm_up
+
+    path = settings.resolved_model_path
+    folder = onnx_dir(settings.data_dir)
+    if not is_current(path, folder, model_tag(path)):
+        return False
+    warm_up(folder)
+    return True
+
+
 def ensure_onnx(settings: Settings) -> bool:
     """Export the model to ONNX once (imports torch); False when the export is not possible."""
     if settings.query_embeddings != "onnx":

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING
 
 from stemchat.answer import (
     Answer,
@@ -21,7 +20,7 @@ from stemchat.corpus.models import Condition, EvidenceMap
 from stemchat.embeddings import make_embeddings
 from stemchat.errors import StoreError
 from stemchat.guard import check, sanitize_markdown
-from stemchat.retrieval import HybridRetriever, Passage, lexical_index_for
+from stemchat.retrieval import HybridSearch, Passage, lexical_index_for
 from stemchat.safety import Triage, clean, in_domain, is_greeting, strip_injection, triage
 from stemchat.settings import Settings
 from stemchat.store import Store, open_store
@@ -34,6 +33,11 @@ from stemchat.understanding import (
     uncovered_mentions,
     unknown_disease,
 )
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from stemchat.langchain_retriever import HybridRetriever
 
 CARE_DOCS = ("guide-keep-established-care", "guide-questions-to-ask")
 CARE_QUERY = (
@@ -117,11 +121,18 @@ class Engine:
 
     @cached_property
     def retriever(self) -> HybridRetriever:
+        """The same search behind LangChain's `BaseRetriever` (imports LangChain on first use)."""
+        from stemchat.langchain_retriever import HybridRetriever
+
+        return HybridRetriever(searcher=self.searcher)
+
+    @cached_property
+    def searcher(self) -> HybridSearch:
         s = self.settings
         manifest = self.store.read_manifest()
         if not manifest.documents:
             raise StoreError("the index is empty; run `stemchat ingest` first")
-        return HybridRetriever(
+        return HybridSearch(
             store=self.store,
             embeddings=make_embeddings(s),
             lexical=lexical_index_for(self.store, manifest, s.data_dir),
@@ -137,7 +148,7 @@ class Engine:
     @cached_property
     def _care_advice(self) -> list[tuple[str, Passage]]:
         """'What this means for you' does not depend on the question: chosen once per engine."""
-        care = self.retriever.search(CARE_QUERY, k=4, doc_ids=CARE_DOCS, mode="bm25")
+        care = self.searcher.search(CARE_QUERY, k=4, doc_ids=CARE_DOCS, mode="bm25")
         return pick_sentences(CARE_QUERY, care, [], limit=2, per_passage=1)
 
     @cached_property
@@ -244,7 +255,7 @@ class Engine:
             lines += ["", f"**{HEADINGS['claim']}**", "", text("claim_intro"), ""]
             flags = red_flags(query)
             for flag in flags:
-                hits = self.retriever.search(
+                hits = self.searcher.search(
                     flag.query, k=1, doc_ids=("guide-red-flags", "guide-evaluating-a-clinic")
                 )
                 lines.append(f"- {flag.label}" + (f" [{book.marker(hits[0])}]" if hits else ""))
@@ -301,20 +312,20 @@ class Engine:
         pools: list[tuple[list[Passage], int]] = []
         if uncovered and not conditions:
             docs = ("guide-evaluating-a-clinic", "guide-red-flags", "reg-fda-consumer-warnings")
-            pools.append((self.retriever.search(query, k=4, doc_ids=docs), 3))
+            pools.append((self.searcher.search(query, k=4, doc_ids=docs), 3))
         for cond in conditions:
             q = query if len(conditions) == 1 else f"{query} {cond.name}"
             if intent == "approval":
                 q += " approved approval regulator authorisation withdrawn licensed"
-            hits = self.retriever.search(q, k=6, conditions=[cond.id], filter_conditions=True)
-            key = self.retriever.search(q, k=4, doc_ids=tuple(cond.key_documents))
+            hits = self.searcher.search(q, k=6, conditions=[cond.id], filter_conditions=True)
+            key = self.searcher.search(q, k=4, doc_ids=tuple(cond.key_documents))
             pools.append((_merge(key, hits), 4 if len(conditions) == 1 else 2))
         if intent_docs and intent != "clinic_claim":
             limit = 3 if not conditions else 2
-            pools.append((self.retriever.search(query, k=3, doc_ids=intent_docs), limit))
+            pools.append((self.searcher.search(query, k=3, doc_ids=intent_docs), limit))
         if not conditions and not uncovered:
             # a general question: the whole corpus, not only the intent's guidance documents
-            pools.append((self.retriever.search(query), 3 if intent_docs else 4))
+            pools.append((self.searcher.search(query), 3 if intent_docs else 4))
         return pools
 
     def _findings(

@@ -215,7 +215,7 @@ class TutorialRag:
         self.vectorstore = Chroma(
             client=store.client,
             collection_name=store.name,
-            embedding_function=engine.retriever.embeddings,
+            embedding_function=engine.searcher.embeddings,
         )
         self.retriever = self.vectorstore.as_retriever(search_kwargs={"k": k})
 

@@ -140,8 +140,28 @@ class OnnxEmbeddings(Embeddings):
         return self.embed_documents([text])[0]
 
 
-@lru_cache(maxsize=2)
+_LOAD_LOCK = threading.Lock()
+
+
 def _load(folder: str):  # type: ignore[no-untyped-def]
+    """The session and tokenizer, loaded once per folder even when two threads ask at once."""
+    with _LOAD_LOCK:
+        return _load_once(folder)
+
+
+def warm_up(folder: Path) -> threading.Thread:
+    """Load the session in a background thread while the caller opens the store.
+
+    onnxruntime builds its session outside the GIL, so this overlaps with the imports and the
+    store opening that a fresh process does anyway; the first question then finds it ready.
+    """
+    thread = threading.Thread(target=_load, args=(str(folder),), name="onnx-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+@lru_cache(maxsize=2)
+def _load_once(folder: str):  # type: ignore[no-untyped-def]
     import onnxruntime as ort
     from tokenizers import Tokenizer
 

@@ -1,21 +1,24 @@
-"""Hybrid retrieval: dense (Chroma, cosine) + lexical (BM25) fused by RRF, behind `BaseRetriever`."""
+"""Hybrid retrieval: dense (Chroma, cosine) + lexical (BM25) fused by RRF.
+
+`HybridSearch` is the plain engine the chat uses; `HybridRetriever` (LangChain's `BaseRetriever`,
+in `stemchat.langchain_retriever`) wraps it for LangChain code. The wrapper lives apart because
+importing LangChain's retriever machinery costs most of a second, which the question path skips.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.embeddings import Embeddings
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict, PrivateAttr
+from typing import TYPE_CHECKING, Any, Literal
 
 from stemchat.fusion import rrf, top
 from stemchat.lexical import LexicalIndex, cached_index
 from stemchat.store import Manifest, Store
+
+if TYPE_CHECKING:
+    from langchain_core.documents import Document
+    from langchain_core.embeddings import Embeddings
 
 Mode = Literal["hybrid", "dense", "bm25"]
 
@@ -58,6 +61,8 @@ class Passage:
         return rest if sep and head.startswith(self.title) else self.text
 
     def to_document(self) -> Document:
+        from langchain_core.documents import Document
+
         return Document(
             id=self.chunk_id,
             page_content=self.text,
@@ -86,10 +91,9 @@ def lexical_index_for(store: Store, manifest: Manifest, data_dir: Path) -> Lexic
     return cached_index(folder, build)
 
 
-class HybridRetriever(BaseRetriever):
+@dataclass
+class HybridSearch:
     """Dense + BM25 with reciprocal rank fusion and an optional boost or filter by condition."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     store: Store
     embeddings: Embeddings
@@ -102,22 +106,7 @@ class HybridRetriever(BaseRetriever):
     lexical_weight: float = 1.0
     condition_boost: float = 1.5
     mode: Mode = "hybrid"
-    _vectors: dict[str, list[float]] = PrivateAttr(default_factory=dict)
-
-    def _get_relevant_documents(
-        self,
-        query: str,
-        *,
-        run_manager: CallbackManagerForRetrieverRun,
-        conditions: Sequence[str] = (),
-        filter_conditions: bool = False,
-        k: int | None = None,
-        mode: Mode | None = None,
-    ) -> list[Document]:
-        passages = self.search(
-            query, k=k, conditions=conditions, filter_conditions=filter_conditions, mode=mode
-        )
-        return [p.to_document() for p in passages]
+    _vectors: dict[str, list[float]] = field(default_factory=dict, repr=False, compare=False)
 
     def search(
         self,
@@ -205,3 +194,12 @@ _META_CACHE: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
 def _condition_filter(conditions: Sequence[str]) -> dict[str, Any]:
     clauses = [{f"cond_{c}": True} for c in conditions]
     return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+
+
+def __getattr__(name: str) -> Any:
+    """`stemchat.retrieval.HybridRetriever` still works, importing LangChain only when asked."""
+    if name == "HybridRetriever":
+        from stemchat.langchain_retriever import HybridRetriever
+
+        return HybridRetriever
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

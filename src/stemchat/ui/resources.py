@@ -15,9 +15,8 @@ def engine() -> Engine:
     from stemchat.cli import ensure_index
 
     settings = load_settings()
-    ensure_index(settings, quiet=True)
-    eng = Engine(settings)
-    _ = eng.retriever  # load the model and indexes before the first question
+    eng = Engine(settings, ensure_index(settings, quiet=True))
+    _ = eng.searcher  # load the model and indexes before the first question
     return eng
 
 
@@ -32,4 +31,4 @@ def feedback() -> FeedbackStore:
 
 
 def corpus_version(eng: Engine) -> str:
-    return f"{eng.evidence.version} / index {eng.retriever.manifest.version}"
+    return f"{eng.evidence.version} / index {eng.searcher.manifest.version}"
