@@ -235,3 +235,173 @@ def run_bench(
             "torch": cold_start(settings, "Do stem cells help lupus?", "torch"),
         },
     }
+
+
+# ----------------------------------------------------------------------------------------------
+# `stemchat bench --scale`: the whole dataset through the real ingest, in a store of its own.
+
+_PEAK = (
+    "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
+    "print('MAXRSS', hwm[0].split()[1] if hwm else 0, file=sys.stderr)\n"
+)
+
+
+def _run_measured(code: str, env: dict[str, str]) -> tuple[float, float, str]:
+    """Run Python code in a fresh process: wall seconds, peak resident MB, stdout."""
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys\n" + code + _PEAK],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"bench worker failed (exit {done.returncode}): {tail}")
+    rss_kb = next(
+        (int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("MAXRSS")), 0
+    )
+    return seconds, round(rss_kb / 1024, 1), done.stdout
+
+
+def disk_mb(folder: Path) -> float:
+    """Bytes actually allocated under a folder (sparse files count what they use), in MB."""
+    total = 0
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            total += path.stat().st_blocks * 512
+    return round(total / 2**20, 1)
+
+
+def query_probe() -> None:
+    """Worker for `bench --scale`: open the store named by STEMCHAT_*, time searches, print JSON."""
+    from stemchat.settings import load_settings
+
+    settings = load_settings()
+    queries = json.loads(Path(os.environ["BENCH_QUERIES_FILE"]).read_text(encoding="utf-8"))
+    t0 = time.perf_counter()
+    store = open_store(settings)
+    manifest = store.read_manifest()
+    search = HybridSearch(
+        store=store,
+        embeddings=make_embeddings(settings, "query"),
+        lexical=lexical_index_for(store, manifest, settings.data_dir),
+        manifest=manifest,
+        k=settings.top_k,
+        candidates=settings.candidates,
+        rrf_k=settings.rrf_k,
+    )
+    search.search("warm up: stem cells")
+    open_s = time.perf_counter() - t0
+    vectors = search.embeddings.embed_documents(queries)  # embedding is measured elsewhere
+    collection = store.collection
+    k = settings.top_k
+    pairs = dict(zip(queries, vectors, strict=True))
+    result = {
+        "chunks": store.count(),
+        "documents": len(manifest.documents),
+        "open_s": round(open_s, 3),
+        "floor": _latency(
+            lambda q: collection.query(query_embeddings=[pairs[q]], n_results=k), queries
+        ),
+        "bm25": _latency(lambda q: search.search(q, mode="bm25"), queries),
+        "dense": _latency(lambda q: search.search(q, mode="dense", query_vector=pairs[q]), queries),
+        "hybrid": _latency(
+            lambda q: search.search(q, mode="hybrid", query_vector=pairs[q]), queries
+        ),
+    }
+    print(json.dumps(result))
+
+
+def _probe(settings: Settings, queries: list[str]) -> dict[str, Any]:
+    env = _env_for(settings)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(queries, fh)  # too long for an environment variable
+    env["BENCH_QUERIES_FILE"] = fh.name
+    try:
+        _, peak, out = _run_measured("from stemchat.bench import query_probe\nquery_probe()\n", env)
+    finally:
+        Path(fh.name).unlink(missing_ok=True)
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    result["peak_mb"] = peak
+    return result
+
+
+def _env_for(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "STEMCHAT_CORPUS_DIR": str(settings.corpus_dir),
+            "STEMCHAT_DATA_DIR": str(settings.data_dir),
+            "STEMCHAT_CHROMA_URL": settings.chroma_url,
+            "STEMCHAT_COLLECTION": settings.collection,
+            "STEMCHAT_QUERY_EMBEDDINGS": settings.query_embeddings,
+        }
+    )
+    return env
+
+
+def run_scale_bench(
+    settings: Settings,
+    dataset: Path,
+    *,
+    queries: int = 300,
+    limit: int | None = None,
+    folder: Path | None = None,
+) -> dict[str, Any]:
+    """All passages through `stemchat ingest` into a separate store; size, memory, query speed.
+
+    The scale store lives in `folder` (default: `<data dir>/scale`), or in the collection
+    `<collection>-scale` of the Chroma server when STEMCHAT_CHROMA_URL is set. Ingest is
+    incremental, so an interrupted run resumes; `resumed` then says the time is partial.
+    """
+    from stemchat.cli import ensure_index
+
+    folder = folder or settings.data_dir / "scale"
+    data = load_beir(dataset, limit=limit)
+    qs = bench_queries(dataset, queries)
+    corpus_dir = folder / "corpus"
+    marker = corpus_dir / ".passages"
+    if not marker.exists() or marker.read_text() != data.fingerprint:
+        write_passages_as_corpus(data.corpus, corpus_dir)
+        marker.write_text(data.fingerprint)
+    scale = settings.model_copy(
+        update={
+            "corpus_dir": corpus_dir,
+            "data_dir": folder / "data",
+            "collection": f"{settings.collection}-scale",
+        }
+    )
+    before = open_store(scale).read_manifest()
+    resumed = bool(before.documents)
+    ingest_s, ingest_peak, _ = _run_measured(
+        "from stemchat.cli import main\nrc = main(['ingest'])\nassert rc == 0, rc\n",
+        _env_for(scale),
+    )
+    after = open_store(scale).read_manifest()
+    ensure_index(settings, quiet=True)  # the curated store, for the comparison
+    curated = _probe(settings, qs)
+    large = _probe(scale, qs)
+    size = disk_mb(scale.data_dir) if not scale.chroma_url else None
+    return {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "passages": len(data.corpus),
+        "store": str(scale.data_dir) if not scale.chroma_url else scale.chroma_url,
+        "collection": scale.collection,
+        "ingest": {
+            "documents": len(after.documents),
+            "chunks": after.chunk_count,
+            "seconds": round(ingest_s, 1),
+            "resumed": resumed,
+            "chunks_per_s": round((after.chunk_count - before.chunk_count) / ingest_s, 1),
+            "peak_mb": ingest_peak,
+        },
+        "disk_mb": size,
+        "disk_bytes_per_chunk": round(size * 2**20 / after.chunk_count) if size else None,
+        "queries": len(qs),
+        "scale": large,
+        "curated": curated,
+        "hybrid_p50_ratio": round(large["hybrid"]["p50_ms"] / curated["hybrid"]["p50_ms"], 2),
+    }

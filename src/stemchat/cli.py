@@ -202,9 +202,14 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from stemchat.bench import run_bench
+    from stemchat.bench import run_bench, run_scale_bench
 
-    result = run_bench(settings, Path(args.dataset), limit=args.limit, queries=args.queries)
+    if args.scale:
+        result = run_scale_bench(
+            settings, Path(args.dataset), queries=args.queries, limit=args.scale_limit
+        )
+    else:
+        result = run_bench(settings, Path(args.dataset), limit=args.limit, queries=args.queries)
     text = json.dumps(result, indent=2)
     if args.json:
         Path(args.json).write_text(text)
@@ -279,6 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--limit", type=int, default=2000, help="first N passages (default 2000)")
     p.add_argument("--queries", type=int, default=300, help="number of queries (>= 200)")
+    p.add_argument(
+        "--scale",
+        action="store_true",
+        help="ingest the whole dataset into a separate store (<data dir>/scale, resumable) "
+        "and compare query speed and memory with the curated corpus",
+    )
+    p.add_argument("--scale-limit", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--json", metavar="OUT", help="write the result to this file")
     p.set_defaults(func=cmd_bench)
     return parser
