@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stemchat.beir import evaluate_retrieval, load_beir
-from stemchat.bench import run_bench
+from stemchat.bench import run_bench, run_scale_bench
 from stemchat.errors import ConfigError
 from stemchat.metrics import METRICS, percentile
 from tests.conftest import DATA, REPO, copy_corpus, make_settings
@@ -75,3 +75,27 @@ def test_bench_reports_ratios_against_floor(tmp_path: Path) -> None:
         and result["query_embedding"]["torch_passages_per_s"] > 0
     )
     assert result["answer"]["n"] >= 120 and result["answer"]["query_embeddings"] == "OnnxEmbeddings"
+
+
+def test_scale_bench_uses_a_separate_store_and_resumes(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path, copy_corpus(tmp_path / "corpus", REPO / "tests" / "data" / "corpus")
+    )
+    result = run_scale_bench(settings, SAMPLE, queries=12, limit=40)
+    ingest = result["ingest"]
+    assert result["passages"] == 40 and ingest["documents"] == 40
+    assert ingest["chunks"] >= 40 and ingest["resumed"] is False and ingest["peak_mb"] > 100
+    assert result["collection"] == f"{settings.collection}-scale"
+    assert result["disk_mb"] and result["disk_mb"] > 0
+    scale, curated = result["scale"], result["curated"]
+    assert scale["documents"] == 40 and scale["chunks"] == ingest["chunks"]
+    # the curated store is compared against, never mixed with the scale store
+    assert curated["documents"] == len(list((settings.corpus_dir / "documents").glob("*.md")))
+    for side in (scale, curated):
+        assert side["peak_mb"] > 0 and side["open_s"] > 0
+        for path in ("floor", "bm25", "dense", "hybrid"):
+            assert side[path]["n"] == 12 and 0 < side[path]["p50_ms"] <= side[path]["p95_ms"]
+    # a second run finds everything stored and embeds nothing new
+    again = run_scale_bench(settings, SAMPLE, queries=12, limit=40)
+    assert again["ingest"]["resumed"] is True
+    assert again["ingest"]["chunks"] == ingest["chunks"] and again["ingest"]["chunks_per_s"] == 0
