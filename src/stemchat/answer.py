@@ -203,10 +203,36 @@ def _looks_like_instructions(sentence: str) -> bool:
     return bool(_injection(sentence))
 
 
+def _forbidden(sentence: str) -> bool:
+    from stemchat.safety import forbidden_statements
+
+    return bool(forbidden_statements(sentence))
+
+
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][\w:-]*(?:\s[^<>]*)?/?>")
+_IMAGE_MD = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK_MD = re.compile(r"\[([^\]]+)\]\(([^)]*)\)")
+_HIDDEN = re.compile(r"[\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_passage(text_: str) -> str:
+    """A cited passage as a patient may see it: no HTML tags, images, links or hidden characters,
+    and no sentence that addresses an assistant (the citation keeps the source's own URL)."""
+    text_ = _HIDDEN.sub("", text_)
+    text_ = _IMAGE_MD.sub(lambda m: m.group(1), text_)
+    text_ = _LINK_MD.sub(lambda m: m.group(1), text_)
+    text_ = _TAG.sub("", text_)
+    kept = []
+    for line in text_.split("\n"):
+        parts = [part for part in _SENTENCE.split(line) if not _looks_like_instructions(part)]
+        kept.append(" ".join(parts).rstrip())
+    return "\n".join(kept).strip()
+
+
 def sentences(passage_text: str) -> list[str]:
     """Split a passage body into whole, self-contained sentences (no bold lead-ins or labels)."""
     out: list[str] = []
-    for para in paragraphs(passage_text):
+    for para in paragraphs(clean_passage(passage_text)):
         for raw in _SENTENCE.split(para):
             sent = _XREF.sub("", _LEAD_IN.sub("", raw.strip())).strip()
             if len(sent) < 40 or sent.endswith((":", "?")) or len(sent.split()) < 7:
@@ -217,6 +243,8 @@ def sentences(passage_text: str) -> list[str]:
                 continue  # a label followed by a list, meaningless without its heading
             if _looks_like_instructions(sent):
                 continue  # corpus text is data: never repeat text that addresses the assistant
+            if _forbidden(sent):
+                continue  # a dose, "stop your medicine" or a cure claim: the guard would refuse it
             out.append(sent)
     return out
 
@@ -321,7 +349,7 @@ class CitationBook:
                     chunk_id=p.chunk_id,
                     title=p.title,
                     url=p.url,
-                    passage=p.body,
+                    passage=clean_passage(p.body),
                     kind=p.kind,
                     date=p.date,
                     heading=p.heading,

@@ -3,45 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 from stemchat.corpus.loader import Corpus, Issue, load_corpus
-
-_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
-_ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
-_HTML = re.compile(
-    r"<\s*/?\s*(?:script|iframe|img|style|object|embed|a|div|span|svg|form|input)\b", re.I
-)
-_REMOTE_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*https?://", re.I)
-
-
-def hostile_content(text: str) -> list[tuple[str, str, str]]:
-    """(message, fix, severity) for content that could hide or inject something."""
-    from stemchat.safety import _injection
-
-    found: list[tuple[str, str, str]] = []
-    if _BIDI.search(text):
-        found.append(("bidirectional control characters can disguise text", "delete them", "error"))
-    if _ZERO_WIDTH.search(text):
-        found.append(("zero-width characters are hidden from readers", "delete them", "error"))
-    if _HTML.search(text):
-        found.append(
-            ("raw HTML tags (shown as text, never rendered)", "write plain Markdown", "warning")
-        )
-    if _REMOTE_IMAGE.search(text):
-        found.append(
-            ("an image that loads from another site (never shown)", "remove the image", "warning")
-        )
-    if any(_injection(line) for line in text.splitlines() if line.strip()):
-        found.append(
-            (
-                "text that reads like instructions to an AI (treated as data, never quoted)",
-                "rephrase it as a fact",
-                "warning",
-            )
-        )
-    return found
 
 
 def check_corpus(
@@ -78,8 +42,6 @@ def check_corpus(
                 )
             )
         raw = doc.path.read_text(encoding="utf-8")
-        for problem in hostile_content(raw):
-            corpus.issues.append(Issue(doc.path, problem[0], problem[1], severity=problem[2]))
         if "TODO" in raw:
             corpus.issues.append(
                 Issue(

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from stemchat.corpus.hostile import hostile_content
 from stemchat.corpus.models import Condition, CorpusDocument, DocumentMeta, EvidenceMap
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -177,7 +178,17 @@ def _validation_issue(path: Path, exc: ValidationError, front: str, what: str) -
 
 def load_document(path: Path) -> CorpusDocument:
     """Load one document, raising _FileProblem with a single clear issue."""
+    return _load_document(path)[0]
+
+
+def _load_document(path: Path) -> tuple[CorpusDocument, list[Issue]]:
+    """The document and its warnings; hidden characters refuse it like any other error."""
     text, digest = read_text_file(path)
+    findings = hostile_content(text)
+    for finding in findings:
+        if finding.severity == "error":
+            raise _FileProblem(Issue(path, finding.message, finding.fix, finding.line))
+    warnings = [Issue(path, f.message, f.fix, f.line, severity="warning") for f in findings]
     front, body = split_front_matter(path, text)
     data = safe_yaml(path, front, line_offset=1)
     if not isinstance(data, dict):
@@ -196,7 +207,7 @@ def load_document(path: Path) -> CorpusDocument:
                 "write the document text below the front matter",
             )
         )
-    return CorpusDocument(meta=meta, body=body, path=path, sha256=digest)
+    return CorpusDocument(meta=meta, body=body, path=path, sha256=digest), warnings
 
 
 def load_evidence_map(path: Path) -> tuple[EvidenceMap | None, list[Issue]]:
@@ -273,7 +284,10 @@ def _fingerprint(corpus_dir: Path) -> str:
     for path in paths:
         digest.update(path.name.encode() + b"\0")
         try:
-            digest.update(path.read_bytes() if path.is_file() else b"<dir>")
+            size = path.stat().st_size
+            # a file over the limit is refused unread: hash its size and time, not its bytes
+            big = f"<{size}:{path.stat().st_mtime_ns}>".encode() if size > MAX_BYTES else None
+            digest.update(big or (path.read_bytes() if path.is_file() else b"<dir>"))
         except OSError as exc:
             digest.update(f"<unreadable {exc.errno}>".encode())
         digest.update(b"\0")
@@ -324,7 +338,7 @@ def _load_corpus(corpus_dir: Path) -> Corpus:
             )
             continue
         try:
-            doc = load_document(path)
+            doc, warnings = _load_document(path)
         except _FileProblem as problem:
             corpus.issues.append(problem.issue)
             continue
@@ -369,4 +383,5 @@ def _load_corpus(corpus_dir: Path) -> Corpus:
             continue
         seen[doc.id] = path
         corpus.documents.append(doc)
+        corpus.issues.extend(warnings)
     return corpus
