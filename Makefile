@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8501
 
-.PHONY: install run test lint chromium ingest bench eval clean
+.PHONY: install run test lint chromium ingest bench eval audit clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ lint: install
 	$(BIN)/ruff check src tests app.py
 	$(BIN)/ruff format --check src tests app.py
 	$(BIN)/mypy src
+
+# Known vulnerabilities in the pinned set (needs the PyPI JSON API or api.osv.dev; see README).
+audit:
+	@test -x .venv-audit/bin/pip-audit || { python3 -m venv .venv-audit && .venv-audit/bin/pip install --quiet pip-audit==2.10.1; }
+	.venv-audit/bin/pip-audit -r requirements.lock --no-deps --disable-pip --strict --progress-spinner off
 
 clean:
 	rm -rf $(VENV) data test-artifacts
