@@ -88,3 +88,26 @@ def test_no_torch_on_the_question_path(shipped) -> None:  # type: ignore[no-unty
     assert "LOADED False False" in proc.stderr
     turns = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [t["evidence"][0]["tier"] for t in turns] == ["early", "early"]
+
+
+def test_no_torch_for_the_chat_pages_first_answer(shipped) -> None:  # type: ignore[no-untyped-def]
+    """The Streamlit app's engine, first answer included, in a fresh process: no torch."""
+    assert ensure_onnx(shipped)
+    code = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "at = AppTest.from_file('app.py', default_timeout=240).run()\n"
+        "at.chat_input[0].set_value('Is there evidence for stem cells in ALS?').run()\n"
+        "assert not at.exception, at.exception\n"
+        "text = ' '.join(m.value for m in at.markdown)\n"
+        "print('ANSWERED', 'Evidence tier' in text, file=sys.stderr)\n"
+        "print('LOADED', 'torch' in sys.modules, 'sentence_transformers' in sys.modules, file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEMCHAT_")}
+    env.update(STEMCHAT_CORPUS_DIR=str(shipped.corpus_dir), STEMCHAT_DATA_DIR=str(shipped.data_dir))
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "ANSWERED True" in proc.stderr
+    assert "LOADED False False" in proc.stderr
