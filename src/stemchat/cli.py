@@ -201,6 +201,36 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if misses else 0
 
 
+def cmd_eval_attacks(args: argparse.Namespace, settings: Settings) -> int:
+    from stemchat.attacks import evaluate_attacks
+
+    ensure_index(settings, quiet=True)
+    report = evaluate_attacks(
+        settings, Path(args.dir), progress=not args.json, obedient=args.obedient_llm
+    )
+    if args.json:
+        _print_json(report)
+    else:
+        t, c = report["total"], report["checks"]
+        print(
+            f"{'category':<26} {'prompts':>7} {'disclaimer':>10} {'html':>5} {'leak':>5} {'override':>8}"
+        )
+        for name, row in {**report["by_category"], "total": t}.items():
+            print(
+                f"{name:<26} {row['prompts']:>7} {row['disclaimer_failures']:>10} "
+                f"{row['html_failures']:>5} {row['leak_failures']:>5} {row['override_failures']:>8}"
+            )
+        print(
+            f"{t['prompts']} attacks ({t['turns']} turns) in {report['seconds']} s, "
+            f"{report['answerer']}: disclaimer {c['disclaimer_rate']:.0%}, raw HTML {c['raw_html']}, "
+            f"leaks {c['leaks']}, overrides {c['overrides']}, errors {c['errors']}"
+        )
+        for failure in report["failures"][:20]:
+            problems = [p for ps in failure["problems"].values() for p in ps] or [failure["error"]]
+            print(f"FAIL {failure['id']}: {problems[0]}", file=sys.stderr)
+    return 0 if report["passed"] else 1
+
+
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from stemchat.bench import run_bench, run_scale_bench
 
@@ -275,6 +305,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--methods", default="bm25,dense,hybrid", help="comma-separated methods")
     r.add_argument("--json", metavar="OUT", help="write the result to this file")
     r.set_defaults(func=cmd_eval_retrieval)
+    r = esub.add_parser(
+        "attacks", help="hostile prompts through the engine (exit 1 on any failure)"
+    )
+    r.add_argument("--dir", default="eval/attacks", help="attack sets (default eval/attacks)")
+    r.add_argument("--json", action="store_true", help="print the full report as JSON")
+    r.add_argument(
+        "--obedient-llm",
+        action="store_true",
+        help="rephrase with a stand-in chat model that obeys every attack (tests the guard)",
+    )
+    r.set_defaults(func=cmd_eval_attacks)
 
     p = sub.add_parser("bench", help="performance benchmark on MedQuAD passages")
     p.add_argument(

@@ -1,8 +1,9 @@
 """The output guard: every answer is checked before anyone sees it.
 
 Checks: a tier line for each condition, the disclaimer, markers that point at retrieved passages,
-sentences supported by the passage they cite, and Markdown that cannot carry HTML, images or
-links other than the sources' own.
+sentences supported by the passage they cite, none of the statements no answer may make (a
+personal dose, "stop your medicine", a cure claim, a jailbreak acknowledgement; safety.yaml), and
+Markdown that cannot carry HTML, images or links other than the sources' own.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from stemchat.answer import Answer
+from stemchat.safety import forbidden_statements
 from stemchat.understanding import normalize
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -136,15 +138,27 @@ def check(answer: Answer, *, template_lines: Sequence[str] = ()) -> GuardResult:
             continue
         if not any(supported(stripped, by_n[m].passage) for m in markers):
             problems.append(f"sentence not supported by its cited passage: {stripped[:80]!r}")
-    if re.search(r"<\s*(?:script|img|iframe|a|div|span|style|svg|object|embed)\b", body, re.I):
+    # a cited sentence can share enough words with its passage and still say what no answer may
+    problems += [f"forbidden statement: {p}" for p in forbidden_statements(body)]
+    problems += markup_problems(body, [c.url for c in answer.citations if c.url])
+    return GuardResult(not problems, tuple(problems))
+
+
+def markup_problems(text: str, allowed_urls: Iterable[str] = ()) -> list[str]:
+    """HTML, images, autolinks and links to anything but the allowed source URLs."""
+    problems = []
+    if re.search(r"<\s*(?:script|img|iframe|a|div|span|style|svg|object|embed)\b", text, re.I):
         problems.append("raw HTML in answer")
-    if _IMAGE.search(body):
+    if _IMAGE.search(text):
         problems.append("image in answer")
-    allowed = {c.url for c in answer.citations if c.url}
-    for m in _LINK.finditer(body):
+    allowed = set(allowed_urls)
+    for m in _AUTOLINK.finditer(text):
+        if m.group(1) not in allowed:
+            problems.append(f"link to an address that is not a cited source: {m.group(1)[:60]}")
+    for m in _LINK.finditer(text):
         if m.group(2) not in allowed:
             problems.append(f"link to an address that is not a cited source: {m.group(2)[:60]}")
-    return GuardResult(not problems, tuple(problems))
+    return problems
 
 
 def _in_templates(line: str, templates: set[str]) -> bool:

@@ -13,7 +13,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from stemchat.answer import Answer
 from stemchat.errors import ConfigError
-from stemchat.guard import check, sanitize_markdown
+from stemchat.guard import check, markup_problems, sanitize_markdown
 from stemchat.settings import Settings
 from stemchat.texts import text
 
@@ -67,6 +67,9 @@ def rephrase(model: BaseChatModel, answer: Answer, templates: list[str]) -> tupl
         return answer, f"extractive (model error: {type(exc).__name__})"
     content = reply.content if isinstance(reply.content, str) else str(reply.content)
     allowed = [c.url for c in answer.citations if c.url]
+    markup = markup_problems(content, allowed)
+    if markup:  # the draft has none: the model followed something it should not have
+        return answer, f"extractive (guard: model output {markup[0][:70]})"
     candidate = replace(answer, answer=sanitize_markdown(content.strip(), allowed))
     result = check(candidate, template_lines=templates)
     if not result.ok:

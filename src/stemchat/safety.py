@@ -59,6 +59,12 @@ def _rules() -> dict[str, Any]:
     oos = data["out_of_scope"]
     compiled["domain"] = re.compile(oos["domain_words"], re.I)
     compiled["greeting"] = re.compile(oos["greetings"], re.I)
+    must_not = data["answer_must_not"]
+    compiled["must_not:negated"] = re.compile(must_not["negated_by"], re.I)
+    compiled["must_not"] = [
+        (label, [re.compile(p, re.I | re.M) for p in patterns])
+        for label, patterns in must_not["statements"].items()
+    ]
     return compiled
 
 
@@ -165,3 +171,29 @@ def strip_injection(text: str) -> str:
     parts = re.split(r"(?<=[.!?\n])\s+", clean(text))
     kept = [p for p in parts if not _injection(p)]
     return " ".join(kept).strip()
+
+
+def forbidden_statements(text: str) -> list[str]:
+    """What no answer may say (safety.yaml `answer_must_not`): a personal dose, "stop your
+    medicine", a cure claim, a jailbreak acknowledgement; one problem per offending sentence.
+
+    A match whose own clause is negated or reported ("do not stop", "clinics claim") is allowed.
+    """
+    rules = _rules()
+    negated = rules["must_not:negated"]
+    found: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
+        plain = re.sub(r"[*_`]", "", sentence).strip()
+        if not plain:
+            continue
+        for label, patterns in rules["must_not"]:
+            hits = (m for p in patterns for m in p.finditer(plain))
+            if any(not _in_negated_clause(plain, m.start(), negated) for m in hits):
+                found.append(f"{label}: {plain[:100]!r}")
+                break
+    return found
+
+
+def _in_negated_clause(text: str, start: int, negated: re.Pattern[str]) -> bool:
+    clause = re.split(r"[.;:!?\n]|\bbut\b", text[max(0, start - 60) : start])[-1]
+    return bool(negated.search(clause))
