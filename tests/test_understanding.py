@@ -37,3 +37,19 @@ def test_normalize() -> None:
 )
 def test_detects(detector: ConditionDetector, question: str, expected: list[str]) -> None:
     assert detector.detect(question) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("¿Las células madre sirven para mi esclerosis múltiple?", []),
+        ("mi papá tuvo un infarto", []),
+        ("Can stem cells repair the heart after an MI?", ["heart-attack"]),
+        ("stem cells after a heart attack", ["heart-attack"]),
+    ],
+)
+def test_acronyms_that_are_words_elsewhere(question: str, expected: list[str]) -> None:
+    from tests.conftest import REPO
+
+    shipped = ConditionDetector(load_corpus(REPO / "corpus").evidence)
+    assert [c for c in shipped.detect(question) if c == "heart-attack"] == expected

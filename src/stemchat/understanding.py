@@ -166,6 +166,9 @@ def refine(mentions: list[Mention], text: str) -> list[Mention]:
             if words[i : i + len(p)] == p:
                 blanked.update(range(i, i + len(p)))
     kept = [m for m in mentions if not blanked & set(range(m.start, m.end))]
+    for acronym in rules.get("uppercase_only", []):
+        if not re.search(rf"\b{re.escape(acronym)}\b", text):
+            kept = [m for m in kept if m.phrase != normalize(acronym)]
     others = {m.condition for m in kept}
     for cond, phrases in rules.get("context_only", {}).items():
         context = {normalize(p) for p in phrases}
