@@ -51,3 +51,146 @@ def test_ingest_and_answer_through_server(chroma_server: str, tmp_path: Path, em
     answer = Engine(settings).answer("What happened in the NurOwn ALS trial?")
     assert answer.conditions == ["als"]
     assert any(c.doc_id == "overview-als" for c in answer.citations)
+
+
+# One OS process of chat sessions against the server: warm up, wait for "go", then rounds of N
+# sessions at once on one shared Engine until told "stop"; prints every answer as JSON.
+LOAD_WORKER = """
+import json, sys, threading
+from concurrent.futures import ThreadPoolExecutor
+import stemchat
+from stemchat.engine import Conversation, Engine
+from stemchat.settings import load_settings
+
+plan = json.loads(sys.argv[1])
+engine = Engine(load_settings())
+engine.answer("Do stem cells help lupus?", Conversation())  # model, indexes: loaded once
+print("ready", flush=True)
+sys.stdin.readline()
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
+
+def chat(item):
+    cond, turns = item
+    conv = Conversation()
+    try:
+        answers = [engine.answer(q, conv).to_json() for q in turns]
+        return {"cond": cond, "answers": answers, "carried": conv.conditions}
+    except Exception as exc:
+        return {"cond": cond, "error": f"{type(exc).__name__}: {exc}"}
+
+results = []
+with ThreadPoolExecutor(max_workers=len(plan)) as pool:
+    while not stop.is_set():
+        results.extend(pool.map(chat, plan))
+print(json.dumps(results), flush=True)
+"""
+
+LOAD_QUESTIONS = {
+    "lupus": ["Do stem cells help lupus?", "what did the trial find?"],
+    "als": ["stem cells for Lou Gehrig's disease?", "what about the risks?"],
+    "gvhd": ["Is Ryoncil approved for GVHD?", "who can get it?"],
+}
+CARE = "guide-keep-established-care"
+
+
+def test_two_processes_of_concurrent_sessions_while_ingesting(
+    chroma_server: str, tmp_path: Path, embeddings
+) -> None:  # type: ignore[no-untyped-def]
+    """Two OS processes, 12 concurrent sessions each, against one `chroma run` while this
+    process ingests; the sessions run in rounds until the ingests are done.
+
+    The ingest edits the lupus overview twice and adds then removes a document. Every answer:
+    no error, the disclaimer, the tier line of the condition asked and no other, citations only
+    from that condition's documents (or the care guide), each cited passage from a version of
+    its document that was committed at some point (never half of one).
+    """
+    import json
+    import os
+    import time
+
+    from stemchat.store import open_store
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path, corpus, chroma_url=chroma_server, collection="load")
+    ingest(settings, embeddings)
+    store = open_store(settings)
+    committed = {h.id: h.text for h in store.get(store.read_manifest().all_chunk_ids())}
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEMCHAT_")}
+    env.update(
+        STEMCHAT_CHROMA_URL=chroma_server,
+        STEMCHAT_COLLECTION="load",
+        STEMCHAT_CORPUS_DIR=str(corpus),
+        STEMCHAT_DATA_DIR=str(settings.data_dir),  # shared, as two app instances on one host
+        STEMCHAT_QUERY_EMBEDDINGS="torch",
+    )
+    plan = [[cond, LOAD_QUESTIONS[cond]] for cond in sorted(LOAD_QUESTIONS) * 4]  # 12 sessions
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", LOAD_WORKER, json.dumps(plan)],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for w in workers:
+        assert w.stdout is not None and w.stdout.readline().strip() == "ready", w.stderr
+    started = time.monotonic()
+    for w in workers:
+        assert w.stdin is not None
+        w.stdin.write("go\n")
+        w.stdin.flush()
+
+    # Meanwhile this process ingests: edit lupus, add a document, edit again, remove it.
+    lupus = corpus / "documents" / "overview-lupus.md"
+    extra = corpus / "documents" / "overview-lupus-note.md"
+    steps = [
+        lambda: lupus.write_text(lupus.read_text() + "\nA later note on kidney remission.\n"),
+        lambda: extra.write_text(
+            lupus.read_text().replace("id: overview-lupus", "id: overview-lupus-note", 1)
+        ),
+        lambda: lupus.write_text(lupus.read_text() + "\nAnd one more note on relapse.\n"),
+        lambda: extra.unlink(),
+    ]
+    for step in steps:
+        step()
+        ingest(settings, embeddings)
+        manifest = store.read_manifest()
+        committed.update({h.id: h.text for h in store.get(manifest.all_chunk_ids())})
+    for w in workers:
+        assert w.poll() is None, "a worker ended before the ingests did"
+        w.stdin.write("stop\n")  # type: ignore[union-attr]
+        w.stdin.flush()  # type: ignore[union-attr]
+
+    results = []
+    for w in workers:
+        out, err = w.communicate(timeout=120)
+        assert w.returncode == 0, err[-3000:]
+        results.extend(json.loads(out.strip().splitlines()[-1]))
+    elapsed = time.monotonic() - started
+    assert len(results) >= 24 and len(results) % 12 == 0
+    lupus_uncited = 0
+    for session in results:
+        cond = session["cond"]
+        assert "error" not in session, session
+        assert session["carried"] == [cond]
+        for answer in session["answers"]:
+            assert [e["condition"] for e in answer["evidence"]] == [cond]  # nobody else's topic
+            assert answer["disclaimer"] in answer["answer"]
+            docs = {c["doc_id"] for c in answer["citations"]}
+            assert docs <= {f"overview-{cond}", "overview-lupus-note", CARE}, (cond, docs)
+            if cond != "lupus":
+                assert f"overview-{cond}" in docs, answer["answer"]
+            elif "overview-lupus" not in docs:
+                lupus_uncited += 1  # its chunks were replaced under a running engine
+            for c in answer["citations"]:
+                assert c["chunk_id"] in committed, c["chunk_id"]
+                assert c["passage"].strip()[:40] in committed[c["chunk_id"]]
+    print(
+        f"\n2 processes x 12 concurrent sessions, {len(results)} sessions in {elapsed:.1f} s "
+        f"during 4 ingests; {lupus_uncited} lupus answers without a lupus citation"
+    )

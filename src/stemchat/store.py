@@ -7,10 +7,12 @@ ingest never shows a half-written document.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -125,12 +127,28 @@ def make_client(settings: Settings) -> Any:
 
 
 class Store:
-    """One collection of chunks plus its manifest collection."""
+    """One collection of chunks plus its manifest collection.
 
-    def __init__(self, client: Any, name: str, location: str) -> None:
+    An embedded Chroma client keeps per-store state in its process that writes by another process
+    (a `stemchat ingest` while the app runs) do not update: its reads may then fail ("Error
+    finding id") or serve old chunks. Every call gets one retry on a freshly opened client; a
+    second failure is a StoreError that names the recovery. A long-lived reader that sees the
+    manifest's version change calls `reopen()`.
+    """
+
+    def __init__(
+        self, client: Any, name: str, location: str, reopen: Callable[[], Any] | None = None
+    ) -> None:
         self.client = client
         self.name = name
         self.location = location
+        self._reopen = reopen
+        self._reopen_lock = threading.Lock()
+        self._generation = 0
+        self._open_collections()
+
+    def _open_collections(self) -> None:
+        client, name, location = self.client, self.name, self.location
         try:
             self.collection = client.get_or_create_collection(
                 name, embedding_function=None, metadata={"hnsw:space": "cosine"}
@@ -143,9 +161,63 @@ class Store:
                 f"cannot open collection '{name}' at {location} ({type(exc).__name__}: {exc})"
             ) from exc
 
+    def _call(self, what: str, collection: str, method: str, **kwargs: Any) -> Any:
+        """`self.<collection>.<method>(**kwargs)`; on an internal error reopen once and retry."""
+        from chromadb.errors import ChromaError
+
+        generation = self._generation
+        try:
+            return getattr(getattr(self, collection), method)(**kwargs)
+        except ChromaError as exc:
+            if self._reopen is None or _caller_error(exc):
+                raise
+        self._reopen_client(generation)
+        try:
+            return getattr(getattr(self, collection), method)(**kwargs)
+        except ChromaError as exc:
+            if _caller_error(exc):
+                raise
+            raise StoreError(
+                f"the Chroma store at {self.location} failed to {what} twice "
+                f"({type(exc).__name__}: {exc}); {self.recovery}"
+            ) from exc
+
+    def reopen(self) -> None:
+        """Start a new client: what a long-lived reader does when another process has written
+        (the manifest's version changed), since an embedded client may keep serving old data."""
+        self._reopen_client(self._generation)
+
+    def _reopen_client(self, generation: int) -> None:
+        with self._reopen_lock:
+            if generation != self._generation or self._reopen is None:
+                return  # another thread reopened it already
+            close = getattr(self.client, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):  # a broken client may fail to close
+                    close()
+            _forget_system(self.client)
+            self.client = self._reopen()
+            self._open_collections()
+            self._generation += 1
+
+    @property
+    def recovery(self) -> str:
+        """How to rebuild the store from the corpus (the corpus is the source of truth)."""
+        if self.location.startswith(("http://", "https://")):
+            return (
+                f"if it persists, delete the collections '{self.name}' and '{self.name}-manifest' "
+                "on the server (or restart `chroma run` with a new --path) and run `stemchat ingest`"
+            )
+        return (
+            "if it persists, stop every stemchat process, move the folder "
+            f"{self.location} aside and run `stemchat ingest` to rebuild it from the corpus"
+        )
+
     # -- manifest -----------------------------------------------------------------------------
     def read_manifest(self) -> Manifest:
-        got = self._manifest.get(ids=[_MANIFEST_ID], include=["documents"])
+        got = self._call(
+            "read the manifest", "_manifest", "get", ids=[_MANIFEST_ID], include=["documents"]
+        )
         if not got["ids"]:
             return Manifest()
         return Manifest.from_json(got["documents"][0])
@@ -153,8 +225,13 @@ class Store:
     def write_manifest(self, manifest: Manifest) -> None:
         """Replace the manifest in one write: this is the commit point of an ingest step."""
         manifest.updated = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self._manifest.upsert(
-            ids=[_MANIFEST_ID], embeddings=[[0.0]], documents=[manifest.to_json()]
+        self._call(
+            "write the manifest",
+            "_manifest",
+            "upsert",
+            ids=[_MANIFEST_ID],
+            embeddings=[[0.0]],
+            documents=[manifest.to_json()],
         )
 
     # -- chunks -------------------------------------------------------------------------------
@@ -167,24 +244,27 @@ class Store:
         batch: int = 1000,
     ) -> None:
         for start in range(0, len(ids), batch):
-            end = start + batch
-            self.collection.upsert(
-                ids=list(ids[start:end]),
-                embeddings=[list(v) for v in vectors[start:end]],
-                documents=list(texts[start:end]),
-                metadatas=[dict(m) for m in metadatas[start:end]],
-            )
+            page = {
+                "ids": list(ids[start : start + batch]),
+                "embeddings": [list(v) for v in vectors[start : start + batch]],
+                "documents": list(texts[start : start + batch]),
+                "metadatas": [dict(m) for m in metadatas[start : start + batch]],
+            }
+            self._call("write chunks", "collection", "upsert", **page)
 
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
         for start in range(0, len(ids), _PAGE):
-            self.collection.delete(ids=ids[start : start + _PAGE])
+            page = ids[start : start + _PAGE]
+            self._call("delete chunks", "collection", "delete", ids=page)
 
     def all_ids(self) -> list[str]:
         ids: list[str] = []
         offset = 0
         while True:
-            got = self.collection.get(include=[], limit=_PAGE, offset=offset)
+            got = self._call(
+                "list chunk ids", "collection", "get", include=[], limit=_PAGE, offset=offset
+            )
             ids.extend(got["ids"])
             if len(got["ids"]) < _PAGE:
                 return ids
@@ -193,8 +273,9 @@ class Store:
     def get(self, ids: Sequence[str]) -> list[Hit]:
         hits: list[Hit] = []
         for start in range(0, len(ids), _PAGE):
-            got = self.collection.get(
-                ids=list(ids[start : start + _PAGE]), include=["documents", "metadatas"]
+            page = list(ids[start : start + _PAGE])
+            got = self._call(
+                "read chunks", "collection", "get", ids=page, include=["documents", "metadatas"]
             )
             hits.extend(
                 Hit(i, 0.0, d or "", dict(m or {}))
@@ -203,7 +284,7 @@ class Store:
         return hits
 
     def count(self) -> int:
-        return int(self.collection.count())
+        return int(self._call("count chunks", "collection", "count"))
 
     def query(
         self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None
@@ -211,8 +292,14 @@ class Store:
         """Nearest chunk ids by cosine distance (texts are fetched later, for the winners only)."""
         if k <= 0:
             return []
-        got = self.collection.query(
-            query_embeddings=[list(vector)], n_results=k, where=where, include=["distances"]
+        got = self._call(
+            "search",
+            "collection",
+            "query",
+            query_embeddings=[list(vector)],
+            n_results=k,
+            where=where,
+            include=["distances"],
         )
         return [
             Hit(i, float(d), "", {})
@@ -223,7 +310,10 @@ class Store:
         """Metadata only (no texts), by chunk id."""
         out: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), _PAGE):
-            got = self.collection.get(ids=list(ids[start : start + _PAGE]), include=["metadatas"])
+            page = list(ids[start : start + _PAGE])
+            got = self._call(
+                "read chunk metadata", "collection", "get", ids=page, include=["metadatas"]
+            )
             out.update(
                 {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
             )
@@ -234,4 +324,35 @@ def open_store(settings: Settings, name: str | None = None) -> Store:
     """Open (creating if needed) the configured collection."""
     client = make_client(settings)
     location = settings.chroma_url or str(settings.chroma_path)
-    return Store(client, name or settings.collection, location)
+    return Store(client, name or settings.collection, location, lambda: make_client(settings))
+
+
+def _forget_system(client: Any) -> None:
+    """Make the next embedded client for this path start a new Chroma `System` (fresh state).
+
+    chromadb shares one System per path in a process (`SharedSystemClient`); closing our client
+    stops it only if no other client in the process holds it, and a new client would otherwise
+    get the same stale System back. Clients still holding the old one keep it until they reopen.
+    """
+    identifier = getattr(client, "_identifier", None)
+    if identifier is None:
+        return
+    with contextlib.suppress(Exception):  # private to chromadb 1.x: best effort
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(identifier, None)
+        SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+
+
+def _caller_error(exc: Exception) -> bool:
+    """Errors in the request itself (bad ids, arguments): a new client cannot help."""
+    from chromadb.errors import (
+        DuplicateIDError,
+        InvalidArgumentError,
+        InvalidDimensionException,
+        NotFoundError,
+    )
+
+    return isinstance(
+        exc, DuplicateIDError | InvalidArgumentError | InvalidDimensionException | NotFoundError
+    )
