@@ -100,3 +100,44 @@ def test_concurrent_ingest_is_refused(fresh, embeddings) -> None:  # type: ignor
     with lock, pytest.raises(IngestLockedError, match="another ingest is running"):
         ingest(fresh, embeddings)
     assert ingest(fresh, embeddings).documents == 4
+
+
+def test_running_engine_follows_an_ingest_by_another_process(fresh, embeddings) -> None:  # type: ignore[no-untyped-def]
+    """The chat page stays up while a maintainer ingests: answers move to the new version."""
+    import os
+    import subprocess
+    import sys
+
+    from stemchat.engine import Engine
+
+    ingest(fresh, embeddings)
+    engine = Engine(fresh)
+    engine.refresh_seconds = 0.0
+    question = "What did the lupus nephritis trial find?"
+    before = engine.answer(question)
+    old = {c.chunk_id for c in before.citations if c.doc_id == "overview-lupus"}
+    assert old
+    path = fresh.corpus_dir / "documents" / "overview-lupus.md"
+    path.write_text(
+        path.read_text()
+        + "\nA registry of 412 patients with lupus nephritis followed for five years after stem "
+        "cell infusions reported no new safety signal and no clear benefit.\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEMCHAT_")}
+    env.update(
+        STEMCHAT_CORPUS_DIR=str(fresh.corpus_dir),
+        STEMCHAT_DATA_DIR=str(fresh.data_dir),
+        STEMCHAT_QUERY_EMBEDDINGS="torch",
+    )
+    subprocess.run(
+        [sys.executable, "-m", "stemchat.cli", "ingest"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    after = engine.answer(question)
+    new = {c.chunk_id for c in after.citations if c.doc_id == "overview-lupus"}
+    assert new and not new & old  # every lupus passage comes from the new version
+    assert all(engine.searcher.manifest.owns(c.chunk_id) for c in after.citations)
+    assert after.disclaimer in after.answer

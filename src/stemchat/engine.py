@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -18,7 +20,7 @@ from stemchat.claims import all_labels, red_flags
 from stemchat.corpus import load_corpus
 from stemchat.corpus.models import Condition, EvidenceMap
 from stemchat.embeddings import make_embeddings
-from stemchat.errors import StoreError
+from stemchat.errors import StemchatError, StoreError
 from stemchat.guard import check, sanitize_markdown
 from stemchat.retrieval import HybridSearch, Passage, lexical_index_for
 from stemchat.safety import Triage, clean, in_domain, is_greeting, strip_injection, triage
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from stemchat.langchain_retriever import HybridRetriever
+
+REFRESH_SECONDS = 2.0  # how often a running engine looks for a newer committed index
 
 CARE_DOCS = ("guide-keep-established-care", "guide-questions-to-ask")
 CARE_QUERY = (
@@ -89,6 +93,9 @@ class Engine:
         self._store = store
         self._chat_model = chat_model
         self.guarded = guarded  # False only for the evaluation's "without the guard" ablation
+        self.refresh_seconds = REFRESH_SECONDS
+        self._checked = time.monotonic()
+        self._refresh_lock = threading.Lock()
 
     @cached_property
     def chat_model(self) -> BaseChatModel | None:
@@ -174,10 +181,36 @@ class Engine:
             ids = list(conversation.conditions)
         return [c for i in ids if (c := self.evidence.get(i)) is not None], names
 
+    def refresh(self) -> bool:
+        """Follow an ingest by another process (the chat page stays up while maintainers ingest).
+
+        At most every `refresh_seconds`, compare the committed manifest's version with the one
+        the search was built on; when it moved, reopen the store (an embedded client may keep
+        serving the old index) and rebuild the search, indexes and evidence map. True if rebuilt.
+        """
+        now = time.monotonic()
+        if "searcher" not in self.__dict__ or now - self._checked < self.refresh_seconds:
+            return False
+        with self._refresh_lock:
+            if now - self._checked < self.refresh_seconds:
+                return False
+            self._checked = now
+            try:
+                version = self.store.read_manifest().version
+            except StemchatError:
+                return False  # keep answering from what we have; the next check tries again
+            if not version or version == self.searcher.manifest.version:
+                return False
+            self.store.reopen()
+            for name in ("searcher", "retriever", "_care_advice", "evidence", "detector"):
+                self.__dict__.pop(name, None)
+            return True
+
     # -- the pipeline -----------------------------------------------------------------------
     def answer(self, question: str, conversation: Conversation | None = None) -> Answer:
         """Answer one turn and record it in the conversation."""
         conversation = conversation if conversation is not None else Conversation()
+        self.refresh()
         q = clean(question)
         conditions, uncovered = self.understand(q, conversation)
         previous = conversation.turns[-1].question if conversation.turns else ""
