@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import threading
 from collections.abc import Sequence
@@ -42,15 +44,26 @@ class LexicalIndex:
         return cls(retriever, list(ids))
 
     def save(self, folder: Path) -> None:
-        """Write atomically: build in a temporary folder, then rename."""
-        tmp = folder.with_name(folder.name + ".tmp")
+        """Write atomically: build in a folder of this process's own, then rename.
+
+        Two processes may build the same corpus version at once; each writes its own temporary
+        folder, and whichever renames second keeps the first one's (identical) index.
+        """
+        tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}-{threading.get_ident()}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         if self.ids:
             self._retriever.save(str(tmp))
         (tmp / "ids.json").write_text(json.dumps(self.ids))
-        shutil.rmtree(folder, ignore_errors=True)
-        tmp.rename(folder)
+        if folder.exists():  # a broken earlier save: move it aside rather than mix the two
+            aside = folder.with_name(f"{folder.name}.old-{os.getpid()}-{threading.get_ident()}")
+            with contextlib.suppress(OSError):
+                folder.rename(aside)
+            shutil.rmtree(aside, ignore_errors=True)
+        try:
+            tmp.rename(folder)
+        except OSError:  # another process saved the same version in between: keep theirs
+            shutil.rmtree(tmp, ignore_errors=True)
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
