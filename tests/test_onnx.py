@@ -70,44 +70,46 @@ def test_retrieval_quality_is_unchanged(exported: Settings, tmp_path: Path) -> N
         )
 
 
-def test_no_torch_on_the_question_path(shipped) -> None:  # type: ignore[no-untyped-def]
+LOADED = "print('LOADED', 'torch' in sys.modules, 'sentence_transformers' in sys.modules, file=sys.stderr)\n"
+
+
+def _fresh_process(shipped, code: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    """Run `code` in a new interpreter on the indexed shipped store; it reports what it loaded."""
     assert ensure_onnx(shipped)
-    code = (
-        "import sys\n"
-        "from stemchat.cli import main\n"
-        "rc = main(['ask', '--json', 'Do stem cells help lupus?', 'is it approved for that?'])\n"
-        "print('LOADED', 'torch' in sys.modules, 'sentence_transformers' in sys.modules, file=sys.stderr)\n"
-        "sys.exit(rc)\n"
-    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("STEMCHAT_")}
     env.update(STEMCHAT_CORPUS_DIR=str(shipped.corpus_dir), STEMCHAT_DATA_DIR=str(shipped.data_dir))
     proc = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", "import sys\n" + code + LOADED],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stderr[-2000:]
     assert "LOADED False False" in proc.stderr
+    return proc
+
+
+def test_no_torch_on_the_question_path(shipped) -> None:  # type: ignore[no-untyped-def]
+    proc = _fresh_process(
+        shipped,
+        "from stemchat.cli import main\n"
+        "assert main(['ask', '--json', 'Do stem cells help lupus?', 'is it approved for that?']) == 0\n",
+    )
     turns = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [t["evidence"][0]["tier"] for t in turns] == ["early", "early"]
 
 
 def test_no_torch_for_the_chat_pages_first_answer(shipped) -> None:  # type: ignore[no-untyped-def]
     """The Streamlit app's engine, first answer included, in a fresh process: no torch."""
-    assert ensure_onnx(shipped)
-    code = (
-        "import sys\n"
+    proc = _fresh_process(
+        shipped,
         "from streamlit.testing.v1 import AppTest\n"
         "at = AppTest.from_file('app.py', default_timeout=240).run()\n"
         "at.chat_input[0].set_value('Is there evidence for stem cells in ALS?').run()\n"
         "assert not at.exception, at.exception\n"
         "text = ' '.join(m.value for m in at.markdown)\n"
-        "print('ANSWERED', 'Evidence tier' in text, file=sys.stderr)\n"
-        "print('LOADED', 'torch' in sys.modules, 'sentence_transformers' in sys.modules, file=sys.stderr)\n"
+        "print('ANSWERED', 'Evidence tier' in text, file=sys.stderr)\n",
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STEMCHAT_")}
-    env.update(STEMCHAT_CORPUS_DIR=str(shipped.corpus_dir), STEMCHAT_DATA_DIR=str(shipped.data_dir))
-    proc = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
     assert "ANSWERED True" in proc.stderr
-    assert "LOADED False False" in proc.stderr
