@@ -8,7 +8,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from stemchat import _yaml
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class RedFlag:
 @lru_cache(maxsize=1)
 def _flags() -> list[dict[str, Any]]:
     raw = resources.files("stemchat").joinpath("claims.yaml").read_text(encoding="utf-8")
-    flags = yaml.safe_load(raw)["flags"]
+    flags = _yaml.safe_load(raw)["flags"]
     for f in flags:
         f["_re"] = re.compile(f["pattern"], re.I)
         f["_absent"] = re.compile(f["absent"], re.I) if f.get("absent") else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -92,8 +93,12 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from stemchat.ingest import ingest, status
 
     if args.if_stale:
-        st = status(settings)
+        from stemchat.store import open_store
+
+        store = open_store(settings)
+        st = status(settings, store)
         if st["documents"] and not st["pending"]:
+            _stamp(settings, store)
             ensure_onnx(settings)
             print(f"index is up to date: {st['documents']} documents, {st['chunks']} chunks")
             return 0
@@ -125,18 +130,33 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _stamp(settings: Settings, store: Store) -> None:
+    """An up-to-date store from before corpus keys: a no-op ingest records the key (no model
+    load, nothing embedded), so later starts skip parsing the corpus."""
+    from stemchat.embeddings import make_embeddings
+    from stemchat.errors import IngestLockedError
+    from stemchat.ingest import ingest
+
+    with contextlib.suppress(IngestLockedError):  # another ingest records it when it finishes
+        ingest(settings, make_embeddings(settings, "ingest"), store=store)
+
+
 def ensure_index(settings: Settings, *, quiet: bool = False) -> Store:
     """Ingest first when the store is empty or behind the corpus, saying so on stderr.
 
     Returns the open store, so the caller's engine does not open it a second time.
     """
     from stemchat.embeddings import ensure_onnx, make_embeddings
-    from stemchat.ingest import ingest, status
+    from stemchat.ingest import ingest, is_current, status
     from stemchat.store import open_store
 
     store = open_store(settings)
+    if is_current(settings, store):  # the common case, without parsing the corpus
+        ensure_onnx(settings)
+        return store
     st = status(settings, store)
     if st["documents"] and not st["pending"]:
+        _stamp(settings, store)
         ensure_onnx(settings)  # a no-op once exported; the first time it imports torch
         return store
     reason = "empty" if not st["documents"] else f"behind the corpus ({st['pending']} changes)"

@@ -17,7 +17,7 @@ from stemchat.answer import (
     pick_sentences,
 )
 from stemchat.claims import all_labels, red_flags
-from stemchat.corpus import load_corpus
+from stemchat.corpus.loader import load_evidence_map
 from stemchat.corpus.models import Condition, EvidenceMap
 from stemchat.embeddings import make_embeddings
 from stemchat.errors import StemchatError, StoreError
@@ -114,13 +114,14 @@ class Engine:
 
     @cached_property
     def evidence(self) -> EvidenceMap:
-        corpus = load_corpus(self.settings.corpus_dir)
-        if corpus.evidence is None:
+        """The evidence map alone (answers need no document files: passages come from the store)."""
+        evidence, _ = load_evidence_map(self.settings.conditions_file)
+        if evidence is None:
             raise StoreError(
                 f"{self.settings.conditions_file}: evidence map missing or invalid; "
                 "run `stemchat check`"
             )
-        return corpus.evidence
+        return evidence
 
     @cached_property
     def detector(self) -> ConditionDetector:

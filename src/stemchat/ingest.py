@@ -6,6 +6,7 @@ old chunks are deleted. A crash at any point leaves the store readable and the n
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,8 +15,9 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
 
-from stemchat.chunking import chunk_document, content_key
+from stemchat.chunking import CHUNKER_VERSION, chunk_document, content_key
 from stemchat.corpus import Corpus, CorpusDocument, load_corpus
+from stemchat.corpus.loader import corpus_fingerprint
 from stemchat.embeddings import model_tag
 from stemchat.errors import IngestLockedError, StoreError
 from stemchat.retrieval import lexical_index_for
@@ -117,13 +119,15 @@ def _ingest_locked(
     progress: bool,
     on_step: Callable[[str], None] | None,
 ) -> IngestReport:
+    tag = model_tag(settings.resolved_model_path)
+    key = corpus_key(settings, tag)  # before loading: a file changed meanwhile shows up next time
     corpus = load_corpus(settings.corpus_dir)
     report = IngestReport(issues=[str(i) for i in corpus.issues])
-    tag = model_tag(settings.resolved_model_path)
     manifest = store.read_manifest()
     if manifest.model and manifest.model != tag:
         manifest = Manifest(model=tag)  # a new model: every document is re-embedded
     manifest.model = tag
+    finished_key, manifest.corpus_key = manifest.corpus_key, ""  # set again only on completion
     report.orphans_removed = _repair(store, manifest)
     plan = plan_ingest(corpus, manifest, settings, tag)
 
@@ -183,7 +187,8 @@ def _ingest_locked(
         for doc_id, old in removed:
             store.delete(old.chunk_ids(doc_id))
             report.removed.append(doc_id)
-    if not manifest.updated or todo or plan.remove:
+    manifest.corpus_key = key
+    if not manifest.updated or todo or plan.remove or finished_key != key:
         store.write_manifest(manifest)
     report.unchanged = len(plan.unchanged)
     report.documents = len(manifest.documents)
@@ -229,6 +234,20 @@ def embed_in_batches(
     if bar:
         bar.close()
     return out
+
+
+def corpus_key(settings: Settings, tag: str) -> str:
+    """Every corpus byte plus the settings that decide chunks and vectors, as one hash."""
+    h = hashlib.sha256(corpus_fingerprint(settings.corpus_dir).encode())
+    h.update(f"{settings.chunk_size}:{settings.chunk_overlap}:{CHUNKER_VERSION}:{tag}".encode())
+    return h.hexdigest()[:16]
+
+
+def is_current(settings: Settings, store: Store) -> bool:
+    """Does the store hold a completed ingest of exactly the corpus on disk? (no parsing)"""
+    manifest = store.read_manifest()
+    tag = model_tag(settings.resolved_model_path)
+    return bool(manifest.documents) and manifest.corpus_key == corpus_key(settings, tag)
 
 
 def status(settings: Settings, store: Store | None = None) -> dict[str, object]:

@@ -15,7 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from stemchat import _yaml
 
 # zero-width, bidi controls and other invisible format characters
 _INVISIBLE = re.compile(
@@ -43,7 +43,7 @@ class Triage:
 @lru_cache(maxsize=1)
 def _rules() -> dict[str, Any]:
     raw = resources.files("stemchat").joinpath("safety.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(raw)
+    data = _yaml.safe_load(raw)
     compiled: dict[str, Any] = {}
     for cls in ORDER:
         compiled[cls] = (

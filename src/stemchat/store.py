@@ -44,6 +44,9 @@ class Manifest:
     documents: dict[str, DocEntry] = field(default_factory=dict)
     model: str = ""
     updated: str = ""
+    # The corpus files and settings a *completed* ingest saw ("" while one is in progress): equal
+    # to the current key, the store is up to date without parsing the corpus (a fast cold start).
+    corpus_key: str = ""
 
     @property
     def version(self) -> str:
@@ -80,6 +83,7 @@ class Manifest:
             {
                 "model": self.model,
                 "updated": self.updated,
+                "corpus_key": self.corpus_key,
                 "documents": {k: vars(v) for k, v in sorted(self.documents.items())},
             }
         )
@@ -88,7 +92,12 @@ class Manifest:
     def from_json(cls, text: str) -> Manifest:
         data = json.loads(text)
         docs = {k: DocEntry(**v) for k, v in data.get("documents", {}).items()}
-        return cls(documents=docs, model=data.get("model", ""), updated=data.get("updated", ""))
+        return cls(
+            documents=docs,
+            model=data.get("model", ""),
+            updated=data.get("updated", ""),
+            corpus_key=data.get("corpus_key", ""),
+        )
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,14 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from stemchat import _yaml
 
 
 @lru_cache(maxsize=1)
 def texts() -> dict[str, Any]:
     """All fixed texts, parsed once."""
     raw = resources.files("stemchat").joinpath("texts.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(raw)
+    data = _yaml.safe_load(raw)
     assert isinstance(data, dict)
     return data
 

@@ -9,10 +9,10 @@ from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from stemchat import _yaml
 from stemchat.corpus.models import EvidenceMap
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
@@ -136,7 +136,7 @@ def _longest_spans(mentions: list[Mention]) -> list[Mention]:
 @lru_cache(maxsize=1)
 def _rules() -> dict[str, Any]:
     raw = resources.files("stemchat").joinpath("understanding.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(raw)
+    data = _yaml.safe_load(raw)
     data["_intents"] = [
         (i["name"], re.compile(i["pattern"], re.I), tuple(i["documents"])) for i in data["intents"]
     ]

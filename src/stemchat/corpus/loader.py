@@ -274,7 +274,7 @@ def _entry_line(text: str, condition_id: object) -> int | None:
     return None
 
 
-def _fingerprint(corpus_dir: Path) -> str:
+def corpus_fingerprint(corpus_dir: Path) -> str:
     """A digest of every byte that `load_corpus` reads (hashing is ~100x cheaper than parsing)."""
     digest = hashlib.sha256()
     docs_dir = corpus_dir / "documents"
@@ -303,7 +303,7 @@ def load_corpus(corpus_dir: Path) -> Corpus:
     One process often needs the corpus twice (the index check, then the engine): an unchanged
     corpus is parsed once, and each caller gets its own lists to add issues to.
     """
-    key = (str(Path(corpus_dir).resolve()), _fingerprint(Path(corpus_dir)))
+    key = (str(Path(corpus_dir).resolve()), corpus_fingerprint(Path(corpus_dir)))
     cached = _CACHE.get(key)
     if cached is None:
         cached = _load_corpus(Path(corpus_dir))
