@@ -137,7 +137,9 @@ def _stamp(settings: Settings, store: Store) -> None:
     from stemchat.errors import IngestLockedError
     from stemchat.ingest import ingest
 
-    with contextlib.suppress(IngestLockedError):  # another ingest records it when it finishes
+    # Only an optimization: another ingest running, or a read-only data folder, just means the
+    # next start parses the corpus again.
+    with contextlib.suppress(IngestLockedError, StemchatError, OSError):
         ingest(settings, make_embeddings(settings, "ingest"), store=store)
 
 
