@@ -102,31 +102,15 @@ def test_concurrent_ingest_is_refused(fresh, embeddings) -> None:  # type: ignor
     assert ingest(fresh, embeddings).documents == 4
 
 
-def test_running_engine_follows_an_ingest_by_another_process(fresh, embeddings) -> None:  # type: ignore[no-untyped-def]
-    """The chat page stays up while a maintainer ingests: answers move to the new version."""
+def _ingest_in_another_process(settings) -> None:  # type: ignore[no-untyped-def]
     import os
     import subprocess
     import sys
 
-    from stemchat.engine import Engine
-
-    ingest(fresh, embeddings)
-    engine = Engine(fresh)
-    engine.refresh_seconds = 0.0
-    question = "What did the lupus nephritis trial find?"
-    before = engine.answer(question)
-    old = {c.chunk_id for c in before.citations if c.doc_id == "overview-lupus"}
-    assert old
-    path = fresh.corpus_dir / "documents" / "overview-lupus.md"
-    path.write_text(
-        path.read_text()
-        + "\nA registry of 412 patients with lupus nephritis followed for five years after stem "
-        "cell infusions reported no new safety signal and no clear benefit.\n"
-    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("STEMCHAT_")}
     env.update(
-        STEMCHAT_CORPUS_DIR=str(fresh.corpus_dir),
-        STEMCHAT_DATA_DIR=str(fresh.data_dir),
+        STEMCHAT_CORPUS_DIR=str(settings.corpus_dir),
+        STEMCHAT_DATA_DIR=str(settings.data_dir),
         STEMCHAT_QUERY_EMBEDDINGS="torch",
     )
     subprocess.run(
@@ -136,8 +120,39 @@ def test_running_engine_follows_an_ingest_by_another_process(fresh, embeddings) 
         capture_output=True,
         timeout=600,
     )
+
+
+def test_running_engine_follows_an_ingest_by_another_process(fresh, embeddings) -> None:  # type: ignore[no-untyped-def]
+    """The chat page stays up while a maintainer ingests: answers move to the new version."""
+    from stemchat.engine import Engine
+
+    ingest(fresh, embeddings)
+    engine = Engine(fresh)
+    engine.refresh_seconds = 0.0
+    question = "What did the lupus nephritis trial find?"
+    before = engine.answer(question)
+    old = {c.chunk_id for c in before.citations if c.doc_id == "overview-lupus"}
+    assert old and "Lupus (SLE) and lupus nephritis: early" in before.answer
+    path = fresh.corpus_dir / "documents" / "overview-lupus.md"
+    path.write_text(
+        path.read_text()
+        + "\nA registry of 412 patients with lupus nephritis followed for five years after stem "
+        "cell infusions reported no new safety signal and no clear benefit.\n"
+    )
+    _ingest_in_another_process(fresh)
     after = engine.answer(question)
     new = {c.chunk_id for c in after.citations if c.doc_id == "overview-lupus"}
     assert new and not new & old  # every lupus passage comes from the new version
     assert all(engine.searcher.manifest.owns(c.chunk_id) for c in after.citations)
     assert after.disclaimer in after.answer
+
+    # a change to the evidence map alone (a tier) reaches the running engine too
+    conditions = fresh.corpus_dir / "conditions.yaml"
+    text = conditions.read_text()
+    lupus_tier = '    tier: early\n    tier_label: "Small or conflicting studies only"'
+    assert lupus_tier in text
+    conditions.write_text(
+        text.replace(lupus_tier, '    tier: negative\n    tier_label: "Trials failed"', 1)
+    )
+    _ingest_in_another_process(fresh)
+    assert "Lupus (SLE) and lupus nephritis: negative" in engine.answer(question).answer

@@ -185,8 +185,8 @@ class Engine:
     def refresh(self) -> bool:
         """Follow an ingest by another process (the chat page stays up while maintainers ingest).
 
-        At most every `refresh_seconds`, compare the committed manifest's version with the one
-        the search was built on; when it moved, reopen the store (an embedded client may keep
+        At most every `refresh_seconds`, compare the committed manifest (version and corpus key)
+        with the one the search was built on; when it moved, reopen the store (an embedded client may keep
         serving the old index) and rebuild the search, indexes and evidence map. True if rebuilt.
         """
         now = time.monotonic()
@@ -197,10 +197,15 @@ class Engine:
                 return False
             self._checked = now
             try:
-                version = self.store.read_manifest().version
+                latest = self.store.read_manifest()
             except StemchatError:
                 return False  # keep answering from what we have; the next check tries again
-            if not version or version == self.searcher.manifest.version:
+            current = self.searcher.manifest
+            # the corpus key also moves when only the evidence map changed (a tier, a note)
+            if not latest.documents or (latest.version, latest.corpus_key) == (
+                current.version,
+                current.corpus_key,
+            ):
                 return False
             self.store.reopen()
             for name in ("searcher", "retriever", "_care_advice", "evidence", "detector"):
