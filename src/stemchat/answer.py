@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from stemchat.corpus.models import Condition
@@ -215,9 +216,13 @@ _LINK_MD = re.compile(r"\[([^\]]+)\]\(([^)]*)\)")
 _HIDDEN = re.compile(r"[\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
 
 
+@lru_cache(maxsize=4096)
 def clean_passage(text_: str) -> str:
     """A cited passage as a patient may see it: no HTML tags, images, links or hidden characters,
-    and no sentence that addresses an assistant (the citation keeps the source's own URL)."""
+    and no sentence that addresses an assistant (the citation keeps the source's own URL).
+
+    Cached: the same passages come back answer after answer, and the instruction check is the
+    costly part of composing one."""
     text_ = _HIDDEN.sub("", text_)
     text_ = _IMAGE_MD.sub(lambda m: m.group(1), text_)
     text_ = _LINK_MD.sub(lambda m: m.group(1), text_)
