@@ -23,6 +23,7 @@ ingest: install
 run: install
 	$(BIN)/stemchat ingest --if-stale
 	@echo "stemchat is starting at http://$(HOST):$(PORT)"
+	STEMCHAT_MAINTAINER_PAGE=$${STEMCHAT_MAINTAINER_PAGE:-$(if $(filter 127.0.0.1 localhost ::1,$(HOST)),true,false)} \
 	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 

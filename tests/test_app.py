@@ -8,7 +8,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from stemchat.answer import Answer, Citation, EvidenceLine
+from stemchat.answer import Answer, Citation, EvidenceLine, Section, Statement
 from stemchat.feedback import feedback_store
 from stemchat.texts import disclaimer, text
 from stemchat.ui.present import badge_text, export_markdown, stream_words
@@ -21,6 +21,7 @@ pytestmark = pytest.mark.integration
 def app(shipped, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("STEMCHAT_CORPUS_DIR", str(shipped.corpus_dir))
     monkeypatch.setenv("STEMCHAT_DATA_DIR", str(shipped.data_dir))
+    monkeypatch.setenv("STEMCHAT_MAINTAINER_PAGE", "true")
     st.cache_resource.clear()
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
     at.run()
@@ -49,15 +50,15 @@ def test_answer_shows_badge_citations_and_disclaimer(app) -> None:  # type: igno
     assert not app.exception
     badges = [b.proto.label for b in app.get("badge")] if app.get("badge") else []
     md = all_markdown(app)
-    assert "Evidence tier for Lupus" in md
+    assert "Evidence strength for Lupus" in md
     assert disclaimer() in md
     assert any("early" in b for b in badges) or "early" in md
     expanders = [e.label for e in app.expander]
-    assert expanders and expanders[0].startswith("[1] ")
+    assert expanders and expanders[0].startswith("\\[1\\] ")  # Markdown: shown as "[1] "
     # history survives a rerun; a follow-up keeps the condition
     ask(app, "is it approved for that?")
     md = all_markdown(app)
-    assert md.count("Evidence tier for Lupus") >= 2
+    assert md.count("Evidence strength for Lupus") >= 2
 
 
 def test_emergency_is_shown_first_as_an_alert(app) -> None:  # type: ignore[no-untyped-def]
@@ -72,9 +73,9 @@ def test_emergency_is_shown_first_as_an_alert(app) -> None:  # type: ignore[no-u
 
 def test_new_conversation_clears_history(app) -> None:  # type: ignore[no-untyped-def]
     ask(app, "Do stem cells help lupus?")
-    assert "Evidence tier for Lupus" in all_markdown(app)
+    assert "Evidence strength for Lupus" in all_markdown(app)
     next(b for b in app.button if b.label == "New conversation").click().run()
-    assert "Evidence tier for Lupus" not in all_markdown(app)
+    assert "Evidence strength for Lupus" not in all_markdown(app)
 
 
 def test_script_in_question_is_text(app) -> None:  # type: ignore[no-untyped-def]
@@ -88,16 +89,17 @@ def test_feedback_is_stored_with_corpus_version(app, shipped) -> None:  # type: 
     store = feedback_store(shipped.data_dir)
     before = len(store.rows())
     ask(app, "Do stem cells help lupus?")
-    app.session_state["fb-0"] = 1  # thumbs up on the first answer
+    key = f"fb-{app.session_state['conversation'].id}-0"
+    app.session_state[key] = 1  # thumbs up on the first answer
     app.run()
-    app.text_input(key="fb-0-comment").input("clear and useful").run()
+    app.text_input(key=f"{key}-comment").input("clear and useful").run()
     next(b for b in app.button if b.label == "Send feedback").click().run()
     assert not app.exception
     rows = store.rows()
     assert len(rows) == before + 1
     row = rows[-1]
     assert row["rating"] == 1 and row["comment"] == "clear and useful"
-    assert "lupus" in str(row["question"]).lower() and "Evidence tier" in str(row["answer"])
+    assert "lupus" in str(row["question"]).lower() and "Evidence strength" in str(row["answer"])
     assert str(row["corpus_version"]).startswith("2026.11")
     assert set(row) == {
         "id",
@@ -136,10 +138,18 @@ def test_engine_failure_shows_apology_not_traceback(app, monkeypatch) -> None:  
 def test_export_markdown_has_everything_for_a_doctor() -> None:
     turn = Answer(
         question="Do stem cells help lupus?",
-        answer="Answer text [1]",
+        sections=[Section("findings", "What the sources say", (Statement("Answer text", (1,)),))],
+        conditions=["lupus"],
         evidence=[
             EvidenceLine(
-                "lupus", "Lupus", "early", "Small studies only", "Not approved.", "2026-11"
+                "lupus",
+                "Lupus",
+                "early",
+                "Small studies only",
+                "Not approved.",
+                "2026-11",
+                approval_line="No stem cell product is approved for this anywhere, "
+                "including the US and EU.",
             )
         ],
         citations=[
@@ -158,9 +168,10 @@ def test_export_markdown_has_everything_for_a_doctor() -> None:
     md = export_markdown([turn], when=dt.datetime(2026, 11, 26, 9, 0))
     for part in (
         "Do stem cells help lupus?",
-        "Lupus: **early**",
+        "Evidence strength for Lupus: early",
+        "Approvals:** No stem cell product is approved for this anywhere, including the US and EU",
         "Answer text [1]",
-        "https://doi.org/x",
+        "<https://doi.org/x>",
         "2026-11-26 09:00",
         disclaimer(),
     ):
@@ -168,6 +179,20 @@ def test_export_markdown_has_everything_for_a_doctor() -> None:
 
 
 def test_badge_text_never_colour_only_and_stream_is_lossless() -> None:
-    assert badge_text("negative", "ALS").startswith("ALS — negative: ")
+    assert badge_text("negative", "ALS") == "ALS — evidence: negative (trials found no benefit)"
     body = "**Evidence tier** for x [1]\n\n- a b c d e f g h i j k l m n o p"
     assert "".join(stream_words(body, chunk=3)) == body
+
+
+def test_feedback_belongs_to_one_conversation(app, shipped) -> None:  # type: ignore[no-untyped-def]
+    """After "New conversation", the next first answer can be rated (no stale "Thank you")."""
+    ask(app, "Do stem cells help lupus?")
+    key = f"fb-{app.session_state['conversation'].id}-0"
+    app.session_state[key] = 1
+    app.run()
+    next(b for b in app.button if b.label == "Send feedback").click().run()
+    assert any("Thank you" in c.value for c in app.caption)
+    next(b for b in app.button if b.label == "New conversation").click().run()
+    ask(app, "Do stem cells help ALS?")
+    assert not any("Thank you" in c.value for c in app.caption)
+    assert app.get("feedback"), "the new answer offers its own thumbs"

@@ -194,3 +194,110 @@ def test_two_processes_of_concurrent_sessions_while_ingesting(
         f"\n2 processes x 12 concurrent sessions, {len(results)} sessions in {elapsed:.1f} s "
         f"during 4 ingests; {lupus_uncited} lupus answers without a lupus citation"
     )
+
+
+# A writer on "another machine": its own data folder (so its own file lock), the same server.
+HOLDER = """
+import sys
+from stemchat.lease import WriterLease
+from stemchat.settings import load_settings
+from stemchat.store import open_store
+
+lease = WriterLease(open_store(load_settings()))
+lease.acquire()
+print("held", flush=True)
+sys.stdin.readline()
+lease.release()
+print("released", flush=True)
+"""
+
+
+def _env(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEMCHAT_")}
+    env.update(
+        STEMCHAT_CORPUS_DIR=str(settings.corpus_dir),
+        STEMCHAT_DATA_DIR=str(settings.data_dir),
+        STEMCHAT_CHROMA_URL=str(settings.chroma_url),
+        STEMCHAT_COLLECTION=settings.collection,
+        STEMCHAT_QUERY_EMBEDDINGS="torch",
+    )
+    return env
+
+
+def test_one_writer_per_server_across_lock_folders(chroma_server: str, tmp_path: Path) -> None:
+    """Two processes with different data folders (different file locks) on one server: the lease
+    in the store lets only one ingest write; a dead holder's lease is taken over."""
+    corpus = copy_corpus(tmp_path / "corpus")
+    one = make_settings(tmp_path / "one", corpus, chroma_url=chroma_server, collection="shared")
+    two = make_settings(tmp_path / "two", corpus, chroma_url=chroma_server, collection="shared")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER],
+        env=_env(one),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        refused = subprocess.run(
+            [sys.executable, "-m", "stemchat.cli", "ingest"],
+            env=_env(two),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert refused.returncode == 1
+        assert "another ingest is writing to the store" in refused.stderr
+        assert f"process {holder.pid}" in refused.stderr and refused.stderr.count("\n") == 1
+        from stemchat.store import open_store
+
+        assert open_store(two).read_manifest().documents == {}  # nothing was written
+        holder.kill()  # the holder dies without releasing: its lease names a dead process
+        holder.wait(timeout=30)
+        done = subprocess.run(
+            [sys.executable, "-m", "stemchat.cli", "ingest", "--json"],
+            env=_env(two),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr
+        assert len(open_store(one).read_manifest().documents) == 4
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+
+
+def test_a_lease_held_elsewhere_waits_for_its_expiry(chroma_server: str, tmp_path: Path) -> None:
+    import json
+    import time
+
+    from stemchat.errors import IngestLockedError, StoreError
+    from stemchat.lease import LEASE_ID, WriterLease
+    from stemchat.store import open_store
+
+    settings = make_settings(
+        tmp_path, copy_corpus(tmp_path / "corpus"), chroma_url=chroma_server, collection="leased"
+    )
+    store = open_store(settings)
+
+    def plant(expires: float, token: str = "theirs") -> None:
+        doc = json.dumps({"token": token, "host": "other-host", "pid": 1, "expires": expires})
+        store.lease_collection().upsert(
+            ids=[LEASE_ID], embeddings=[[0.0]], documents=[doc], metadatas=[{"token": token}]
+        )
+
+    plant(time.time() + 60)  # alive on another machine
+    with pytest.raises(IngestLockedError, match="other-host"):
+        WriterLease(store).acquire()
+    plant(time.time() - 1)  # expired
+    lease = WriterLease(store)
+    lease.acquire()
+    lease.check()
+    plant(time.time() + 60, token="usurper")  # taken over behind our back
+    with pytest.raises(StoreError, match="lost the writer lease"):
+        lease.check()
+    lease.release()
+    assert WriterLease(store).holder() is not None  # release never deletes someone else's lease

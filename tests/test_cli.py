@@ -60,7 +60,7 @@ def test_ask_json_ingests_first_then_answers_each_turn(cli_env: dict[str, str]) 
         assert set(turn) >= CONTRACT_KEYS
         assert turn["safety"] == "none"
         assert turn["disclaimer"] and turn["disclaimer"] in turn["answer"]
-        assert "Evidence tier" in turn["answer"]
+        assert "Evidence strength" in turn["answer"]
         for ev in turn["evidence"]:
             assert set(ev) >= EVIDENCE_KEYS
         for cit in turn["citations"]:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from stemchat.engine import Conversation, template_lines
+from stemchat.engine import Conversation
 from stemchat.guard import check
 from stemchat.texts import disclaimer, text
 
@@ -26,13 +26,13 @@ def test_tier_first_then_cited_findings_then_disclaimer(shipped_engine) -> None:
     [a] = ask(shipped_engine, "Do stem cells help lupis?")
     assert tiers(a) == {"lupus": "early"}
     body = a.answer
-    assert body.index("Evidence tier for Lupus") < body.index("What the sources say")
+    assert body.index("Evidence strength for Lupus") < body.index("What the sources say")
     assert body.index("What the sources say") < body.index("What this means for you")
     assert body.rstrip().endswith(f"_{disclaimer()}_")
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", body)}
     assert markers == {c.n for c in a.citations} and markers
     assert any(c.doc_id.endswith("lupus") for c in a.citations)
-    assert check(a, template_lines=template_lines()).ok
+    assert check(a, shipped_engine.snapshot.rules).ok
 
 
 def test_negative_result_shown_beside_positive(shipped_engine) -> None:  # type: ignore[no-untyped-def]
@@ -48,11 +48,11 @@ def test_negative_result_shown_beside_positive(shipped_engine) -> None:  # type:
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
-        ("Is Ryoncil approved for kids with graft versus host disease?", {"gvhd": "approved"}),
+        ("Is Ryoncil approved for kids with graft versus host disease?", {"gvhd": "mixed"}),
         ("stem cells for Lou Gehrig's disease", {"als": "negative"}),
         ("HSCT for MS", {"ms-ahsct": "randomized"}),
         ("can stem cells help my crohns fistula?", {"crohns-perianal-fistula": "negative"}),
-        ("bad knees, do injections work?", {"knee-osteoarthritis": "approved"}),
+        ("bad knees, do injections work?", {"knee-osteoarthritis": "mixed"}),
     ],
 )
 def test_tiers_for_lay_questions(shipped_engine, question: str, expected: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
@@ -63,11 +63,11 @@ def test_tiers_for_lay_questions(shipped_engine, question: str, expected: dict[s
 
 def test_generic_ms_shows_both_entries(shipped_engine) -> None:  # type: ignore[no-untyped-def]
     [a] = ask(shipped_engine, "can stem cells help MS?")
-    assert tiers(a) == {"ms-ahsct": "randomized", "ms-msc": "early"}
+    assert tiers(a) == {"ms-ahsct": "randomized", "ms-msc": "negative"}
 
 
 def test_not_covered_says_so_and_never_guesses(shipped_engine) -> None:  # type: ignore[no-untyped-def]
-    [a] = ask(shipped_engine, "do stem cells help COPD?")
+    [a] = ask(shipped_engine, "do stem cells help huntingtons disease?")
     assert [e.tier for e in a.evidence] == ["not_covered"]
     assert "do not cover" in a.answer
     assert all(c.kind in ("guidance", "regulatory") for c in a.citations)
@@ -85,7 +85,7 @@ def test_follow_ups_carry_the_condition(shipped_engine) -> None:  # type: ignore
     assert tiers(second) == {"lupus": "early"} and second.intent == "approval"
     assert tiers(third) == {"rheumatoid-arthritis": "early"}
     assert tiers(fourth) == {} and fourth.intent == "general"
-    assert "Evidence tier" in fourth.answer
+    assert "Evidence strength" in fourth.answer
 
 
 def test_personal_advice_declines_but_still_gives_evidence(shipped_engine) -> None:  # type: ignore[no-untyped-def]

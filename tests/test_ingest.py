@@ -140,6 +140,8 @@ def test_running_engine_follows_an_ingest_by_another_process(fresh, embeddings) 
         "cell infusions reported no new safety signal and no clear benefit.\n"
     )
     _ingest_in_another_process(fresh)
+    # the next snapshot is built off the request path; here we wait for it instead of polling
+    assert engine.refresh() and not engine.refresh()  # swapped once, then current
     after = engine.answer(question)
     new = {c.chunk_id for c in after.citations if c.doc_id == "overview-lupus"}
     assert new and not new & old  # every lupus passage comes from the new version
@@ -155,4 +157,5 @@ def test_running_engine_follows_an_ingest_by_another_process(fresh, embeddings) 
         text.replace(lupus_tier, '    tier: negative\n    tier_label: "Trials failed"', 1)
     )
     _ingest_in_another_process(fresh)
+    assert engine.refresh()
     assert "Lupus (SLE) and lupus nephritis: negative" in engine.answer(question).answer

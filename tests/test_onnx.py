@@ -110,6 +110,6 @@ def test_no_torch_for_the_chat_pages_first_answer(shipped) -> None:  # type: ign
         "at.chat_input[0].set_value('Is there evidence for stem cells in ALS?').run()\n"
         "assert not at.exception, at.exception\n"
         "text = ' '.join(m.value for m in at.markdown)\n"
-        "print('ANSWERED', 'Evidence tier' in text, file=sys.stderr)\n",
+        "print('ANSWERED', 'Evidence strength' in text, file=sys.stderr)\n",
     )
     assert "ANSWERED True" in proc.stderr

@@ -15,6 +15,9 @@ _OFFLINE_ENV = {
 
 
 def force_offline() -> None:
-    """Set the environment so no library phones home; the package does this at import."""
+    """Default the environment so no library phones home; the package does this at import.
+
+    Only defaults: a host that set one of these keeps its value (models still load with
+    `local_files_only`, so nothing is downloaded either way)."""
     for key, value in _OFFLINE_ENV.items():
-        os.environ[key] = value
+        os.environ.setdefault(key, value)

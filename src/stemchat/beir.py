@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stemchat.embeddings import make_embeddings, model_tag
+from stemchat.embeddings import make_embeddings, settings_model_tag
 from stemchat.errors import ConfigError
 from stemchat.ingest import embed_in_batches
 from stemchat.lexical import LexicalIndex, cached_index
@@ -92,7 +92,7 @@ def index_dataset(
     settings: Settings, dataset: BeirDataset, *, progress: bool = False, name: str | None = None
 ) -> tuple[Store, Manifest, LexicalIndex]:
     """Index the passages once (dense and BM25); later runs reuse the cached collection."""
-    tag = model_tag(settings.resolved_model_path)
+    tag = settings_model_tag(settings)
     store = Store(make_client(settings), name or collection_name(dataset, tag), "beir")
     manifest = store.read_manifest()
     rows = {str(r["_id"]): r for r in dataset.corpus}

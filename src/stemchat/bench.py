@@ -18,6 +18,7 @@ import yaml
 from stemchat.beir import load_beir
 from stemchat.embeddings import make_embeddings
 from stemchat.ingest import embed_in_batches, ingest
+from stemchat.markup import escape
 from stemchat.metrics import percentile
 from stemchat.retrieval import HybridSearch, lexical_index_for
 from stemchat.settings import Settings
@@ -62,7 +63,8 @@ def write_passages_as_corpus(rows: list[dict[str, Any]], folder: Path) -> None:
             "last_reviewed": "2026-11-26",
             "reviewed_by": "bench",
         }
-        body = str(row.get("text") or "")
+        # passages are plain text: escaped, a bare address in one stays text and the document loads
+        body = escape(str(row.get("text") or ""))
         if len(body.split()) < 20:
             body = (body + " ") * (20 // max(1, len(body.split())) + 1)
         (docs / f"{doc_id}.md").write_text(
@@ -357,7 +359,7 @@ def run_scale_bench(
     `<collection>-scale` of the Chroma server when STEMCHAT_CHROMA_URL is set. Ingest is
     incremental, so an interrupted run resumes; `resumed` then says the time is partial.
     """
-    from stemchat.cli import ensure_index
+    from stemchat.index import ensure_index
 
     folder = folder or settings.data_dir / "scale"
     data = load_beir(dataset, limit=limit)

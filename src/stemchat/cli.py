@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from stemchat.errors import StemchatError
 from stemchat.settings import Settings, load_settings
-
-if TYPE_CHECKING:
-    from stemchat.store import Store
 
 
 def _print_json(obj: object) -> None:
@@ -93,16 +89,19 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from stemchat.ingest import ingest, status
 
     if args.if_stale:
+        from stemchat.index import stamp
         from stemchat.store import open_store
 
         store = open_store(settings)
         st = status(settings, store)
         if st["documents"] and not st["pending"]:
-            _stamp(settings, store)
+            stamp(settings, store)
             ensure_onnx(settings)
             print(f"index is up to date: {st['documents']} documents, {st['chunks']} chunks")
             return 0
-    report = ingest(settings, make_embeddings(settings, "ingest"), progress=not args.json)
+    report = ingest(
+        settings, make_embeddings(settings, "ingest"), progress=not args.json, prune=args.prune
+    )
     ensure_onnx(settings)
     if args.json:
         _print_json(vars(report))
@@ -130,47 +129,10 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _stamp(settings: Settings, store: Store) -> None:
-    """An up-to-date store from before corpus keys: a no-op ingest records the key (no model
-    load, nothing embedded), so later starts skip parsing the corpus."""
-    from stemchat.embeddings import make_embeddings
-    from stemchat.errors import IngestLockedError
-    from stemchat.ingest import ingest
-
-    # Only an optimization: another ingest running, or a read-only data folder, just means the
-    # next start parses the corpus again.
-    with contextlib.suppress(IngestLockedError, StemchatError, OSError):
-        ingest(settings, make_embeddings(settings, "ingest"), store=store)
-
-
-def ensure_index(settings: Settings, *, quiet: bool = False) -> Store:
-    """Ingest first when the store is empty or behind the corpus, saying so on stderr.
-
-    Returns the open store, so the caller's engine does not open it a second time.
-    """
-    from stemchat.embeddings import ensure_onnx, make_embeddings
-    from stemchat.ingest import ingest, is_current, status
-    from stemchat.store import open_store
-
-    store = open_store(settings)
-    if is_current(settings, store):  # the common case, without parsing the corpus
-        ensure_onnx(settings)
-        return store
-    st = status(settings, store)
-    if st["documents"] and not st["pending"]:
-        _stamp(settings, store)
-        ensure_onnx(settings)  # a no-op once exported; the first time it imports torch
-        return store
-    reason = "empty" if not st["documents"] else f"behind the corpus ({st['pending']} changes)"
-    print(f"stemchat: the index is {reason}; ingesting first...", file=sys.stderr)
-    ingest(settings, make_embeddings(settings, "ingest"), progress=not quiet, store=store)
-    ensure_onnx(settings)
-    return store
-
-
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from stemchat.embeddings import prewarm_query_embeddings
     from stemchat.engine import Conversation, Engine
+    from stemchat.index import ensure_index
 
     prewarm_query_embeddings(settings)  # overlaps the model load with opening the store
     engine = Engine(settings, ensure_index(settings, quiet=args.json))
@@ -201,6 +163,7 @@ def cmd_eval_retrieval(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from stemchat.eval_report import charts, markdown
     from stemchat.evaluation import evaluate, gate, load_thresholds
+    from stemchat.index import ensure_index
 
     ensure_index(settings, quiet=True)
     report = evaluate(settings, Path(args.gold), ablations=not args.no_ablations)
@@ -225,6 +188,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval_attacks(args: argparse.Namespace, settings: Settings) -> int:
     from stemchat.attacks import evaluate_attacks
+    from stemchat.index import ensure_index
 
     ensure_index(settings, quiet=True)
     report = evaluate_attacks(
@@ -300,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="index the corpus incrementally")
     p.add_argument("--if-stale", action="store_true", help="do nothing when the index is current")
+    p.add_argument(
+        "--prune",
+        action="store_true",
+        help="allow removing all or most stored documents (refused by default: a wrong or "
+        "empty corpus folder must never wipe the index)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_ingest)
 
@@ -371,6 +341,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stemchat: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`stemchat ask ... | head`): stop quietly, as command-line tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
+import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -15,16 +18,39 @@ _LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=4)
-def model_tag(model_path: Path) -> str:
-    """A cheap fingerprint of the weights: a changed model re-embeds the corpus."""
+def model_tag(model_path: Path, cache_dir: Path | None = None) -> str:
+    """The fingerprint of the weights (SHA-256 of the whole file): a changed model re-embeds the
+    corpus. Hashing 90 MB takes a tenth of a second, so the result is kept in `cache_dir` under
+    the file's size, mtime and inode, and a fresh process reads it instead."""
     weights = model_path / "model.safetensors"
     if not weights.exists():
         weights = model_path / "config.json"
+    stat = weights.stat()
+    key = f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
+    cache = cache_dir / "model-tags.json" if cache_dir is not None else None
+    known: dict[str, str] = {}
+    if cache is not None:
+        with contextlib.suppress(OSError, ValueError):
+            known = json.loads(cache.read_text())
+        if isinstance(known.get(key), str):
+            return known[key]
     h = hashlib.sha256()
     with weights.open("rb") as fh:
-        h.update(fh.read(1 << 20))
-    h.update(str(weights.stat().st_size).encode())
-    return f"{model_path.name}-{h.hexdigest()[:12]}"
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    tag = f"{model_path.name}-{h.hexdigest()[:12]}"
+    if cache is not None:
+        with contextlib.suppress(OSError):  # a read-only data folder only costs the next start
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({**known, key: tag}))
+            tmp.replace(cache)
+    return tag
+
+
+def settings_model_tag(settings: Settings) -> str:
+    """`model_tag` of the configured model, cached in the data folder."""
+    return model_tag(settings.resolved_model_path, settings.data_dir)
 
 
 class SentenceTransformerEmbeddings(Embeddings):
@@ -69,9 +95,7 @@ def make_embeddings(settings: Settings, purpose: str = "query") -> Embeddings:
         from stemchat.onnx_embeddings import OnnxEmbeddings, is_current, onnx_dir
 
         folder = onnx_dir(settings.data_dir)
-        if is_current(
-            settings.resolved_model_path, folder, model_tag(settings.resolved_model_path)
-        ):
+        if is_current(settings.resolved_model_path, folder, settings_model_tag(settings)):
             return OnnxEmbeddings(folder, settings.embed_batch_size)
     return SentenceTransformerEmbeddings(settings.resolved_model_path, settings.embed_batch_size)
 
@@ -84,7 +108,7 @@ def prewarm_query_embeddings(settings: Settings) -> bool:
 
     path = settings.resolved_model_path
     folder = onnx_dir(settings.data_dir)
-    if not is_current(path, folder, model_tag(path)):
+    if not is_current(path, folder, settings_model_tag(settings)):
         return False
     warm_up(folder)
     return True
@@ -97,7 +121,7 @@ def ensure_onnx(settings: Settings) -> bool:
     from stemchat.onnx_embeddings import export, is_current, onnx_dir
 
     path = settings.resolved_model_path
-    tag = model_tag(path)
+    tag = settings_model_tag(settings)
     if is_current(path, onnx_dir(settings.data_dir), tag):
         return True
     try:

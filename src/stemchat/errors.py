@@ -19,3 +19,7 @@ class StoreError(StemchatError):
 
 class IngestLockedError(StoreError):
     """Another ingest holds the single-writer lock."""
+
+
+class PruneRefusedError(CorpusError):
+    """An ingest would remove all, or too many, of the stored documents (a missing folder?)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,10 +11,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from stemchat.answer import Answer, Citation
-from stemchat.engine import Conversation, Engine, template_lines
+from stemchat.answer import Answer, Citation, Section, Statement
+from stemchat.engine import Conversation, Engine
 from stemchat.errors import ConfigError
-from stemchat.guard import check, supported
+from stemchat.guard import Rules, check, supported
 from stemchat.metrics import hit_at_k, mean, percentile, precision_recall, reciprocal_rank
 from stemchat.readability import fk_grade
 from stemchat.settings import Settings
@@ -23,7 +22,6 @@ from stemchat.texts import disclaimer
 
 SAFETY_CLASSES = ("emergency", "crisis", "personal_advice", "out_of_scope", "injection")
 REFUSALS = {"emergency", "crisis", "out_of_scope", "injection"}
-_MARKER = re.compile(r"\[(\d{1,3})\]")
 
 
 class Expect(BaseModel):
@@ -36,6 +34,12 @@ class Expect(BaseModel):
     cite_any: list[str] = Field(default_factory=list)
     must_include: list[str] = Field(default_factory=list)
     must_not_include: list[str] = Field(default_factory=list)
+    # what the last turn asks (evidence, approval, worth, risks, cost, trial, timing, difference,
+    # definition, clinic, care) and the facts a good answer gives for it; each fact is a list of
+    # acceptable short phrasings (any one, case-insensitive)
+    aspect: str | None = None
+    reply_facts: list[list[str]] = Field(default_factory=list)
+    aspect_facts: list[list[str]] = Field(default_factory=list)
 
 
 class GoldCase(BaseModel):
@@ -89,10 +93,12 @@ def got_tiers(answer: Answer) -> dict[str, str]:
 
 
 def run_system(
-    answer_fn: System, rank_fn: Callable[[str, Conversation], list[str]], cases: list[GoldCase]
+    answer_fn: System,
+    rank_fn: Callable[[str, Conversation], list[str]],
+    cases: list[GoldCase],
+    rules: Rules | None = None,
 ) -> list[CaseResult]:
     """Run every case's turns in one conversation; score the last turn."""
-    templates = template_lines()
     results = []
     for case in cases:
         conv = Conversation()
@@ -102,7 +108,7 @@ def run_system(
         started = time.perf_counter()
         answer = answer_fn(case.turns[-1], conv)
         latency = (time.perf_counter() - started) * 1000
-        result = check(answer, template_lines=templates)
+        result = check(answer, rules)
         results.append(CaseResult(case, answer, ranked, latency, result.ok, list(result.problems)))
     return results
 
@@ -132,11 +138,10 @@ def score(results: list[CaseResult]) -> dict[str, Any]:
             )
         )
         by_n = {c.n: c for c in a.citations}
-        for line in a.answer.splitlines():
-            marks = [int(m) for m in _MARKER.findall(line)]
-            if marks:
+        for st in a.statements():
+            if st.cites and st.origin in ("passage", "rephrased"):
                 grounding.append(
-                    float(any(m in by_n and supported(line, by_n[m].passage) for m in marks))
+                    float(any(m in by_n and supported(st.text, by_n[m].passage) for m in st.cites))
                 )
         grades.append(fk_grade(a.answer))
         lat.append(r.latency_ms)
@@ -232,9 +237,15 @@ class TutorialRag:
             )
             for i, d in enumerate(docs, start=1)
         ]
-        body = "\n\n".join(f"{d.page_content} [{i}]" for i, d in enumerate(docs, start=1))
+        items = tuple(
+            Statement(d.page_content, (i,), "passage") for i, d in enumerate(docs, start=1)
+        )
         return Answer(
-            question=question, answer=body, citations=citations, disclaimer="", intent="baseline"
+            question=question,
+            sections=[Section("findings", "What the sources say", items)],
+            citations=citations,
+            disclaimer="",
+            intent="baseline",
         )
 
     def rank(self, question: str, conv: Conversation) -> list[str]:
@@ -250,7 +261,7 @@ def evaluate(settings: Settings, gold: Path, *, ablations: bool = True) -> dict[
     """Score stemchat, the baseline and the ablations on the same gold cases in one run."""
     cases = load_gold(gold)
     engine = Engine(settings)
-    results = run_system(engine.answer, engine.rank_documents, cases)
+    results = run_system(engine.answer, engine.rank_documents, cases, engine.snapshot.rules)
     report: dict[str, Any] = {
         "cases": len(cases),
         "metrics": score(results),
@@ -258,7 +269,9 @@ def evaluate(settings: Settings, gold: Path, *, ablations: bool = True) -> dict[
         "failures": failures(results),
     }
     base = TutorialRag(engine)
-    report["baseline"] = {"metrics": score(run_system(base.answer, base.rank, cases))}
+    report["baseline"] = {
+        "metrics": score(run_system(base.answer, base.rank, cases, engine.snapshot.rules))
+    }
     if ablations:
         report["ablations"] = {}
         variants = {
@@ -268,7 +281,9 @@ def evaluate(settings: Settings, gold: Path, *, ablations: bool = True) -> dict[
         }
         for name, eng in variants.items():
             report["ablations"][name] = {
-                "metrics": score(run_system(eng.answer, eng.rank_documents, cases))
+                "metrics": score(
+                    run_system(eng.answer, eng.rank_documents, cases, eng.snapshot.rules)
+                )
             }
     report["disclaimer"] = disclaimer()
     return report

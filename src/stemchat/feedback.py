@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 SCHEMA = """
@@ -31,10 +33,17 @@ class FeedbackStore:
         with self._connect() as con:
             con.execute(SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one unit of work: committed on success, rolled back on error, and
+        always closed (sqlite3's own context manager only commits)."""
         con = sqlite3.connect(self.path, timeout=10)
-        con.execute("PRAGMA journal_mode=WAL")
-        return con
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            with con:
+                yield con
+        finally:
+            con.close()
 
     def add(
         self, *, rating: int, question: str, answer: str, corpus_version: str, comment: str = ""
@@ -61,8 +70,19 @@ class FeedbackStore:
         writer = csv.DictWriter(buf, fieldnames=COLUMNS)
         writer.writeheader()
         for row in self.rows():
-            writer.writerow(row)
+            writer.writerow({k: _cell(v) for k, v in row.items()})
         return buf.getvalue()
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading quote
+    (OWASP's advice for CSV injection); numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA):
+        return "'" + value
+    return value
 
 
 def feedback_store(data_dir: Path) -> FeedbackStore:

@@ -10,7 +10,6 @@ import hashlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
@@ -18,9 +17,10 @@ from langchain_core.embeddings import Embeddings
 from stemchat.chunking import CHUNKER_VERSION, chunk_document, content_key
 from stemchat.corpus import Corpus, CorpusDocument, load_corpus
 from stemchat.corpus.loader import corpus_fingerprint
-from stemchat.embeddings import model_tag
-from stemchat.errors import IngestLockedError, StoreError
-from stemchat.retrieval import lexical_index_for
+from stemchat.embeddings import settings_model_tag
+from stemchat.errors import IngestLockedError, PruneRefusedError, StoreError
+from stemchat.lease import WriterLease
+from stemchat.retrieval import lexical_index_for, prune_lexical
 from stemchat.settings import Settings
 from stemchat.store import DocEntry, Manifest, Store, open_store
 
@@ -83,6 +83,30 @@ def plan_ingest(corpus: Corpus, manifest: Manifest, settings: Settings, tag: str
     return plan
 
 
+def refuse_mass_removal(plan: Plan, stored: int, settings: Settings) -> None:
+    """Stop before an ingest removes every stored document, or more than the allowed share:
+    the usual cause is a wrong, missing or emptied corpus folder, not a real deletion."""
+    removing = len(plan.remove)
+    if not removing or not stored:
+        return
+    folder = settings.documents_dir
+    if not folder.is_dir():
+        why = f"the corpus folder {folder} does not exist"
+    elif removing == stored:
+        why = f"no document in {folder} matches the {stored} stored ones"
+    elif removing / stored > settings.max_removed_share:
+        why = (
+            f"{removing} of the {stored} stored documents are missing from {folder} "
+            f"(more than {settings.max_removed_share:.0%})"
+        )
+    else:
+        return
+    raise PruneRefusedError(
+        f"refusing to remove {removing} documents from the index: {why}; check "
+        "STEMCHAT_CORPUS_DIR, or run `stemchat ingest --prune` if the removal is meant"
+    )
+
+
 def ingest_lock(settings: Settings) -> FileLock:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return FileLock(str(settings.data_dir / "ingest.lock"), timeout=0)
@@ -95,8 +119,10 @@ def ingest(
     store: Store | None = None,
     progress: bool = False,
     on_step: Callable[[str], None] | None = None,
+    prune: bool = False,
 ) -> IngestReport:
-    """Bring the store in line with the corpus; refuse to run beside another ingest."""
+    """Bring the store in line with the corpus; refuse to run beside another ingest, and refuse
+    to remove all or most stored documents unless `prune` (see `refuse_mass_removal`)."""
     lock = ingest_lock(settings)
     try:
         lock.acquire()
@@ -105,9 +131,9 @@ def ingest(
             f"another ingest is running (lock {lock.lock_file}); wait for it to finish and retry"
         ) from None
     try:
-        return _ingest_locked(
-            settings, embeddings, store or open_store(settings), progress, on_step
-        )
+        store = store or open_store(settings)
+        with WriterLease(store) as lease:  # one writer per store, across machines
+            return _ingest_locked(settings, embeddings, store, lease, progress, on_step, prune)
     finally:
         lock.release()
 
@@ -116,10 +142,12 @@ def _ingest_locked(
     settings: Settings,
     embeddings: Embeddings,
     store: Store,
+    lease: WriterLease,
     progress: bool,
     on_step: Callable[[str], None] | None,
+    prune: bool,
 ) -> IngestReport:
-    tag = model_tag(settings.resolved_model_path)
+    tag = settings_model_tag(settings)
     key = corpus_key(settings, tag)  # before loading: a file changed meanwhile shows up next time
     corpus = load_corpus(settings.corpus_dir)
     report = IngestReport(issues=[str(i) for i in corpus.issues])
@@ -127,11 +155,15 @@ def _ingest_locked(
     if manifest.model and manifest.model != tag:
         manifest = Manifest(model=tag)  # a new model: every document is re-embedded
     manifest.model = tag
+    previous = manifest.version
+    plan = plan_ingest(corpus, manifest, settings, tag)
+    if not prune:
+        refuse_mass_removal(plan, len(manifest.documents), settings)  # before any write
     finished_key, manifest.corpus_key = manifest.corpus_key, ""  # set again only on completion
     report.orphans_removed = _repair(store, manifest)
-    plan = plan_ingest(corpus, manifest, settings, tag)
 
     todo = plan.add + plan.update
+    stale: list[str] = []
     bar = _progress(sum(1 for _ in todo), progress)
     for start in range(0, len(todo), COMMIT_BATCH):
         batch = todo[start : start + COMMIT_BATCH]
@@ -157,7 +189,6 @@ def _ingest_locked(
             [c.id for c in chunks], vectors, [c.text for c in chunks], [c.metadata for c in chunks]
         )
         # 2) commit: one manifest write makes the whole batch visible at once
-        stale: list[str] = []
         for doc, cs in chunked:
             old = manifest.documents.get(doc.id)
             manifest.documents[doc.id] = DocEntry(
@@ -165,15 +196,15 @@ def _ingest_locked(
                 chunks=len(cs),
                 title=doc.meta.title,
                 sha256=doc.sha256,
+                reviewed=doc.meta.last_reviewed,
             )
             if old is None:
                 report.added.append(doc.id)
             else:
                 report.updated.append(doc.id)
                 stale.extend(set(old.chunk_ids(doc.id)) - {c.id for c in cs})
+        lease.check()
         store.write_manifest(manifest)
-        # 3) only then drop the replaced chunks
-        store.delete(sorted(stale))
         if bar is not None:
             bar.update(len(batch))
         if on_step:
@@ -181,20 +212,23 @@ def _ingest_locked(
                 on_step(doc.id)
     if bar is not None:
         bar.close()
-    if plan.remove:
-        removed = [(doc_id, manifest.documents.pop(doc_id)) for doc_id in plan.remove]
-        store.write_manifest(manifest)
-        for doc_id, old in removed:
-            store.delete(old.chunk_ids(doc_id))
-            report.removed.append(doc_id)
+    for doc_id in plan.remove:
+        stale.extend(manifest.documents.pop(doc_id).chunk_ids(doc_id))
+        report.removed.append(doc_id)
     manifest.corpus_key = key
     if not manifest.updated or todo or plan.remove or finished_key != key:
-        store.write_manifest(manifest)
+        lease.check()
+        store.write_manifest(manifest)  # the last commit: the completed version, with its key
+    # 3) only now drop replaced and removed chunks: until this point every earlier committed
+    # version stays whole, so a running chat keeps answering from it while the ingest runs
+    store.delete(sorted(stale))
     report.unchanged = len(plan.unchanged)
     report.documents = len(manifest.documents)
     report.chunks = manifest.chunk_count
     report.version = manifest.version
     lexical_index_for(store, manifest, settings.data_dir)
+    # older BM25 versions on disk: keep the new one and the one a running chat may still serve
+    prune_lexical(settings.data_dir, store.name, keep={manifest.version, previous})
     return report
 
 
@@ -246,7 +280,7 @@ def corpus_key(settings: Settings, tag: str) -> str:
 def is_current(settings: Settings, store: Store) -> bool:
     """Does the store hold a completed ingest of exactly the corpus on disk? (no parsing)"""
     manifest = store.read_manifest()
-    tag = model_tag(settings.resolved_model_path)
+    tag = settings_model_tag(settings)
     return bool(manifest.documents) and manifest.corpus_key == corpus_key(settings, tag)
 
 
@@ -254,7 +288,7 @@ def status(settings: Settings, store: Store | None = None) -> dict[str, object]:
     """Store location and mode, model, what is indexed and what is pending."""
     store = store or open_store(settings)
     corpus = load_corpus(settings.corpus_dir)
-    tag = model_tag(settings.resolved_model_path)
+    tag = settings_model_tag(settings)
     manifest = store.read_manifest()
     stale_model = bool(manifest.model) and manifest.model != tag
     plan = plan_ingest(corpus, manifest if not stale_model else Manifest(model=tag), settings, tag)
@@ -274,10 +308,6 @@ def status(settings: Settings, store: Store | None = None) -> dict[str, object]:
         "corpus_errors": len(corpus.errors),
         "evidence_map_version": corpus.evidence.version if corpus.evidence else None,
     }
-
-
-def corpus_dir_exists(settings: Settings) -> bool:
-    return Path(settings.documents_dir).is_dir()
 
 
 __all__ = ["IngestReport", "Plan", "StoreError", "ingest", "plan_ingest", "status"]

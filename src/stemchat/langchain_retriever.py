@@ -9,7 +9,7 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, SkipValidation
 
 from stemchat.retrieval import HybridSearch, Mode, Passage
 
@@ -19,7 +19,7 @@ class HybridRetriever(BaseRetriever):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    searcher: HybridSearch
+    searcher: SkipValidation[HybridSearch]  # a plain class: nothing for pydantic to check
 
     @property
     def k(self) -> int:

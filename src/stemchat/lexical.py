@@ -11,8 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from cachetools import LRUCache
 
-_CACHE: dict[str, LexicalIndex] = {}
+# Loaded indexes by folder (one per corpus version): a running engine needs one, two while it
+# swaps to a newer version; older ones are evicted by the engine or by this bound.
+_CACHE: LRUCache[str, LexicalIndex] = LRUCache(maxsize=4)
 _CACHE_LOCK = threading.Lock()
 
 
@@ -102,6 +105,12 @@ class LexicalIndex:
             [query], stopwords="en", stemmer=self._stem, show_progress=False, return_ids=False
         )
         return self._retriever.get_scores(tokens[0])
+
+
+def evict_index(folder: Path) -> None:
+    """Forget a loaded index (its corpus version is no longer served)."""
+    with _CACHE_LOCK:
+        _CACHE.pop(str(folder), None)
 
 
 def cached_index(folder: Path, build) -> LexicalIndex:  # type: ignore[no-untyped-def]

@@ -8,9 +8,12 @@ hash so a changed model is exported again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import shutil
+import tempfile
 import threading
 import warnings
 from functools import lru_cache
@@ -54,9 +57,9 @@ def export(model_path: Path, out_dir: Path, tag: str) -> Path:
     with _EXPORT_LOCK:
         if is_current(model_path, out_dir, tag):
             return out_dir
-        tmp = out_dir.with_name(out_dir.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        # a folder of this process's own: two processes exporting at once never share one
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{out_dir.name}.tmp-", dir=out_dir.parent))
         model = AutoModel.from_pretrained(str(model_path), local_files_only=True).eval()
         tokenizer = AutoTokenizer.from_pretrained(str(model_path), local_files_only=True)
 
@@ -104,8 +107,17 @@ def export(model_path: Path, out_dir: Path, tag: str) -> Path:
                 indent=2,
             )
         )
-        shutil.rmtree(out_dir, ignore_errors=True)
-        tmp.rename(out_dir)
+        if is_current(model_path, out_dir, tag):  # another process finished first: keep theirs
+            shutil.rmtree(tmp, ignore_errors=True)
+            return out_dir
+        aside = out_dir.with_name(f"{out_dir.name}.old-{os.getpid()}")
+        with contextlib.suppress(OSError):
+            out_dir.rename(aside)
+        try:
+            tmp.rename(out_dir)
+        except OSError:  # another process renamed its export in between
+            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(aside, ignore_errors=True)
         return out_dir
 
 

@@ -7,10 +7,14 @@ importing LangChain's retriever machinery costs most of a second, which the ques
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from cachetools import LRUCache
 
 from stemchat.fusion import rrf, top
 from stemchat.lexical import LexicalIndex, cached_index
@@ -91,6 +95,21 @@ def lexical_index_for(store: Store, manifest: Manifest, data_dir: Path) -> Lexic
     return cached_index(folder, build)
 
 
+def prune_lexical(data_dir: Path, store_name: str, keep: set[str]) -> list[Path]:
+    """Delete the BM25 folders of a store's older versions (all but `keep`); returns them."""
+    import re
+    import shutil
+
+    removed = []
+    pattern = re.compile(rf"^{re.escape(store_name)}-([0-9a-f]{{12}})$")
+    for folder in sorted((data_dir / "bm25").glob(f"{store_name}-*")):
+        m = pattern.match(folder.name)
+        if m and m.group(1) not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 @dataclass
 class HybridSearch:
     """Dense + BM25 with reciprocal rank fusion and an optional boost or filter by condition."""
@@ -106,7 +125,11 @@ class HybridSearch:
     lexical_weight: float = 1.0
     condition_boost: float = 1.5
     mode: Mode = "hybrid"
-    _vectors: dict[str, list[float]] = field(default_factory=dict, repr=False, compare=False)
+    # shared by every request thread: bounded, and only touched under the lock
+    _vectors: LRUCache[str, list[float]] = field(
+        default_factory=lambda: LRUCache(maxsize=256), repr=False, compare=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def search(
         self,
@@ -168,27 +191,18 @@ class HybridSearch:
 
     def _embed(self, query: str) -> list[float]:
         """One embedding per distinct query text: an answer searches several pools with it."""
-        cache = self._vectors
-        vector = cache.get(query)
+        with self._lock:
+            vector = self._vectors.get(query)
         if vector is None:
             vector = self.embeddings.embed_query(query)
-            if len(cache) >= 256:
-                cache.pop(next(iter(cache)))
-            cache[query] = vector
+            with self._lock:
+                self._vectors[query] = vector
         return vector
 
-    @property
+    @cached_property
     def chunk_meta(self) -> dict[str, dict[str, Any]]:
-        """Metadata of every committed chunk, loaded once per corpus version (small: no texts)."""
-        key = (self.store.name, self.store.location, self.manifest.version)
-        cached = _META_CACHE.get(key)
-        if cached is None:
-            cached = self.store.metadata(self.manifest.all_chunk_ids())
-            _META_CACHE[key] = cached
-        return cached
-
-
-_META_CACHE: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
+        """Metadata of every committed chunk, loaded once with this search (small: no texts)."""
+        return self.store.metadata(self.manifest.all_chunk_ids())
 
 
 def _condition_filter(conditions: Sequence[str]) -> dict[str, Any]:

@@ -6,8 +6,6 @@ the triage runs on every turn, on the whole message, before anything else.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -16,20 +14,15 @@ from importlib import resources
 from typing import Any
 
 from stemchat import _yaml
+from stemchat.instructions import addressed_to_assistant
 
 # zero-width, bidi controls and other invisible format characters
 _INVISIBLE = re.compile(
     r"[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]"
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_LEET = str.maketrans(
-    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
-)
-_SPACED = re.compile(r"\b(?:[a-z][ .\-_*]){3,}[a-z]\b")
-_OBFUSCATED = re.compile(r"\b(?:[a-z0-9][ .\-_*]{1,3}){4,}[a-z0-9]\b")
-_B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 
-ORDER = ("crisis", "emergency", "injection", "personal_advice")
+ORDER = ("crisis", "emergency", "personal_advice")  # injection: instructions.py
 
 
 @dataclass(frozen=True)
@@ -55,7 +48,8 @@ def _rules() -> dict[str, Any]:
         ]
     compiled["emergency:hypothetical"] = re.compile(data["emergency"]["hypothetical"], re.I)
     compiled["emergency:now"] = re.compile(data["emergency"]["happening_now"], re.I)
-    compiled["injection:compact"] = [re.compile(p) for p in data["injection"]["compact_patterns"]]
+    compiled["emergency:past"] = re.compile(data["emergency"]["long_past"], re.I)
+    compiled["emergency:acute"] = re.compile(data["emergency"]["acute_now"], re.I)
     oos = data["out_of_scope"]
     compiled["domain"] = re.compile(oos["domain_words"], re.I)
     compiled["greeting"] = re.compile(oos["greetings"], re.I)
@@ -77,32 +71,15 @@ def clean(text: str, limit: int = 20_000) -> str:
     return re.sub(r"\s+", " ", text).strip()[:limit]
 
 
-def _variants(text: str) -> list[str]:
-    """The text plus de-obfuscated forms (leetspeak, spaced letters, base64) for injection checks."""
-    low = text.lower()  # base64 below needs the original case
-    out = [low, low.translate(_LEET)]
-    joined = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), low)
-    if joined != low:
-        out.append(joined)
-    for blob in _B64.findall(text)[:5]:
-        try:
-            decoded = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            continue
-        if decoded.isprintable():
-            out.append(decoded.lower())
-    return out
-
-
 def _matches(cls: str, text: str) -> str:
     rules = _rules()
-    hypothetical = (
-        cls == "emergency"
-        and rules["emergency:hypothetical"].search(text)
-        and not rules["emergency:now"].search(text)
-    )
-    if hypothetical:
-        return ""
+    if cls == "emergency":
+        now = rules["emergency:now"].search(text)
+        hypothetical = rules["emergency:hypothetical"].search(text) and not now
+        # "a stroke last year": "I have" does not make a long-past event new, a time word does
+        past = rules["emergency:past"].search(text) and not rules["emergency:acute"].search(text)
+        if hypothetical or past:
+            return ""
     for group in rules[f"{cls}:all_of"]:
         if all(p.search(text) for p in group):
             return group[0].pattern[:60]
@@ -117,17 +94,7 @@ def _matches(cls: str, text: str) -> str:
 
 
 def _injection(text: str) -> str:
-    for variant in _variants(text):
-        rule = _matches("injection", variant)
-        if rule:
-            return rule
-        if not _OBFUSCATED.search(variant):
-            continue
-        compact = re.sub(r"[^a-z]", "", variant.translate(_LEET))
-        for pattern in _rules()["injection:compact"]:
-            if pattern.search(compact):
-                return pattern.pattern[:60]
-    return ""
+    return addressed_to_assistant(text)
 
 
 def is_greeting(text: str) -> bool:

@@ -67,6 +67,21 @@ class Settings(BaseSettings):
         "", description="Chat model for the llm answerer: 'ollama:llama3.1' or 'openai:MODEL'."
     )
     llm_base_url: str = Field("", description="Base URL of the Ollama or OpenAI-compatible server.")
+    llm_timeout: float = Field(
+        20.0, gt=0, le=600, description="Seconds one phrasing-model call may take (one retry)."
+    )
+    max_removed_share: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="An ingest that would remove more than this share of the stored documents "
+        "(or all of them) stops unless `--prune` is given.",
+    )
+    maintainer_page: bool = Field(
+        False,
+        description="Show the Maintainer page (file paths, reviewers) in the chat app; off for "
+        "patient deployments, on for `make run` on localhost.",
+    )
     review_max_age_days: int = Field(365, ge=1, description="Older reviews are flagged as stale.")
 
     @field_validator("chroma_url")

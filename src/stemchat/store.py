@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import threading
@@ -32,6 +33,7 @@ class DocEntry:
     chunks: int
     title: str = ""
     sha256: str = ""
+    reviewed: str = ""  # the document's last_reviewed date (shown without parsing the corpus)
 
     def chunk_ids(self, doc_id: str) -> list[str]:
         return [f"{doc_id}::{self.key}::{i:03d}" for i in range(self.chunks)]
@@ -110,8 +112,37 @@ class Hit:
     metadata: dict[str, Any]
 
 
-def make_client(settings: Settings) -> Any:
-    """A Chroma client: embedded persistent store by default, HTTP client when a URL is set."""
+class _Aliases:
+    """Spellings of one folder ("db", "db/./", "db/././"...) for embedded clients of their own.
+
+    chromadb keeps one in-process state (`System`) per path string and shares it between every
+    client opened on that string. A long-lived reader needs a state of its own, to see what other
+    processes wrote and to be closed without stopping anyone else's: it opens the folder under a
+    spelling no live client uses. Spellings are reused once released, so they stay short.
+    """
+
+    def __init__(self) -> None:
+        self._used: set[int] = set()
+        self._lock = threading.Lock()
+
+    def take(self) -> int:
+        with self._lock:
+            n = next(i for i in range(1, len(self._used) + 2) if i not in self._used)
+            self._used.add(n)
+            return n
+
+    def release(self, n: int) -> None:
+        with self._lock:
+            self._used.discard(n)
+
+
+_ALIASES = _Aliases()
+
+
+def make_client(settings: Settings, alias: int = 0) -> Any:
+    """A Chroma client: embedded persistent store by default, HTTP client when a URL is set.
+
+    `alias` > 0 opens the embedded folder with a Chroma state of its own (see `_Aliases`)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -126,7 +157,8 @@ def make_client(settings: Settings) -> Any:
                 settings=chroma_settings,
             )
         settings.chroma_path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+        path = str(settings.chroma_path) + "/." * alias
+        return chromadb.PersistentClient(path=path, settings=chroma_settings)
     except Exception as exc:
         where = settings.chroma_url or str(settings.chroma_path)
         raise StoreError(
@@ -146,13 +178,20 @@ class Store:
     """
 
     def __init__(
-        self, client: Any, name: str, location: str, reopen: Callable[[], Any] | None = None
+        self,
+        client: Any,
+        name: str,
+        location: str,
+        reopen: Callable[[int], Any] | None = None,
+        alias: int = 0,
     ) -> None:
         self.client = client
         self.name = name
         self.location = location
         self._reopen = reopen
         self._reopen_lock = threading.Lock()
+        self._aliases = [alias] if alias else []
+        self._retired: list[Any] = []
         self._generation = 0
         self._open_collections()
 
@@ -197,17 +236,34 @@ class Store:
         self._reopen_client(self._generation)
 
     def _reopen_client(self, generation: int) -> None:
+        """Swap in a client with a Chroma state of its own. The old one may still be in use by
+        another thread, so it is only closed with the store (`close()`), never under a query."""
         with self._reopen_lock:
             if generation != self._generation or self._reopen is None:
                 return  # another thread reopened it already
-            close = getattr(self.client, "close", None)
-            if close is not None:
-                with contextlib.suppress(Exception):  # a broken client may fail to close
-                    close()
-            _forget_system(self.client)
-            self.client = self._reopen()
+            alias = _ALIASES.take() if not self.location.startswith(("http://", "https://")) else 0
+            try:
+                client = self._reopen(alias)
+            except Exception:
+                _ALIASES.release(alias)
+                raise
+            if alias:
+                self._aliases.append(alias)
+            self._retired.append(self.client)
+            self.client = client
             self._open_collections()
             self._generation += 1
+
+    def close(self) -> None:
+        """Release this store's clients (when no thread can be using it any more)."""
+        with self._reopen_lock:
+            for client in [*self._retired, self.client]:
+                with contextlib.suppress(Exception):  # a broken client may fail to close
+                    client.close()
+            self._retired.clear()
+            for alias in self._aliases:
+                _ALIASES.release(alias)
+            self._aliases.clear()
 
     @property
     def recovery(self) -> str:
@@ -221,6 +277,17 @@ class Store:
             "if it persists, stop every stemchat process, move the folder "
             f"{self.location} aside and run `stemchat ingest` to rebuild it from the corpus"
         )
+
+    def lease_collection(self) -> Any:
+        """The collection holding the writer lease (lease.py); created on first use by a writer."""
+        try:
+            return self.client.get_or_create_collection(
+                f"{self.name}-lease", embedding_function=None
+            )
+        except Exception as exc:
+            raise StoreError(
+                f"cannot open the writer lease at {self.location} ({type(exc).__name__}: {exc})"
+            ) from exc
 
     # -- manifest -----------------------------------------------------------------------------
     def read_manifest(self) -> Manifest:
@@ -329,28 +396,21 @@ class Store:
         return out
 
 
-def open_store(settings: Settings, name: str | None = None) -> Store:
-    """Open (creating if needed) the configured collection."""
-    client = make_client(settings)
-    location = settings.chroma_url or str(settings.chroma_path)
-    return Store(client, name or settings.collection, location, lambda: make_client(settings))
+def open_store(settings: Settings, name: str | None = None, *, own: bool = False) -> Store:
+    """Open (creating if needed) the configured collection.
 
-
-def _forget_system(client: Any) -> None:
-    """Make the next embedded client for this path start a new Chroma `System` (fresh state).
-
-    chromadb shares one System per path in a process (`SharedSystemClient`); closing our client
-    stops it only if no other client in the process holds it, and a new client would otherwise
-    get the same stale System back. Clients still holding the old one keep it until they reopen.
+    `own=True`: an embedded store gets a Chroma state of its own, current with what other
+    processes wrote and closed with the store (what a long-lived reader such as the chat needs).
     """
-    identifier = getattr(client, "_identifier", None)
-    if identifier is None:
-        return
-    with contextlib.suppress(Exception):  # private to chromadb 1.x: best effort
-        from chromadb.api.shared_system_client import SharedSystemClient
-
-        SharedSystemClient._identifier_to_system.pop(identifier, None)
-        SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+    alias = _ALIASES.take() if own and not settings.chroma_url else 0
+    try:
+        client = make_client(settings, alias)
+    except StoreError:
+        _ALIASES.release(alias)
+        raise
+    location = settings.chroma_url or str(settings.chroma_path)
+    reopen = functools.partial(make_client, settings)
+    return Store(client, name or settings.collection, location, reopen, alias)
 
 
 def _caller_error(exc: Exception) -> bool:

@@ -16,6 +16,7 @@ from stemchat import _yaml
 from stemchat.corpus.models import EvidenceMap
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+_ACRONYM = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,7}$")
 FUZZY_MIN_LEN = 5
 
 
@@ -46,6 +47,7 @@ class ConditionDetector:
     ) -> None:
         self.evidence = evidence
         self._given = phrases
+        self._acronyms: set[str] = set()
 
     @cached_property
     def _phrases(self) -> dict[str, set[str]]:
@@ -58,11 +60,19 @@ class ConditionDetector:
                 phrase = normalize(raw)
                 if phrase:
                     phrases.setdefault(phrase, set()).add(cond.id)
+                if _ACRONYM.match(raw.strip()):
+                    self._acronyms.add(phrase)  # "STEMI" is no typo target for "stemm"
+        # broad words ("arthritis", "paralyzed", "GVHD") name a family: every member in the map
+        for group in _rules()["_groups"]:
+            members = {c for c in group["conditions"] if c in self.evidence.conditions}
+            for phrase in group["_phrases"]:
+                if members:
+                    phrases.setdefault(phrase, set()).update(members)
         return phrases
 
     @cached_property
     def _fuzzy_choices(self) -> list[str]:
-        return [p for p in self._phrases if len(p) >= FUZZY_MIN_LEN]
+        return [p for p in self._phrases if len(p) >= FUZZY_MIN_LEN and p not in self._acronyms]
 
     def _fuzzy_match(self, gram: str) -> str | None:
         """A known phrase within a typo or two of `gram`, word by word (short words exact)."""
@@ -91,7 +101,7 @@ class ConditionDetector:
                 owners = self._phrases.get(gram)
                 if owners:
                     found.extend(Mention(c, gram, start, start + size) for c in sorted(owners))
-                elif len(gram) >= FUZZY_MIN_LEN and size <= 4:
+                elif len(gram) >= FUZZY_MIN_LEN and size <= 4 and not _real_words(gram):
                     phrase = self._fuzzy_match(gram)
                     if phrase:
                         found.extend(
@@ -107,6 +117,11 @@ class ConditionDetector:
             if m.condition not in ordered:
                 ordered.append(m.condition)
         return ordered
+
+
+def _real_words(gram: str) -> bool:
+    """Is every word of the gram an English word that is no typo of ours ("important")?"""
+    return all(w in _rules()["_not_typos"] for w in gram.split())
 
 
 def _allowed(word: str) -> int:
@@ -145,6 +160,11 @@ def _rules() -> dict[str, Any]:
         for syn in entry["synonyms"]:
             phrases[normalize(syn)] = entry["name"]
     data["_not_covered"] = phrases
+    for group in data.get("groups", []):
+        group["_phrases"] = frozenset(normalize(p) for p in group["phrases"])
+        group["_choices"] = {normalize(k): v for k, v in group.get("choices", {}).items()}
+    data["_groups"] = data.get("groups", [])
+    data["_not_typos"] = frozenset(normalize(w) for w in data.get("not_typos", []))
     data["_unknown"] = re.compile(
         r"\b(?:for|treat|treating|cure|curing|fix|heal|reverse|help with|with|has|have|had|diagnosed with)\s+"
         r"(?:my |his |her |their |a |an |the )?((?:[a-z'-]+ ){0,3}?[a-z'-]*"
@@ -155,8 +175,24 @@ def _rules() -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True)
+class Group:
+    """A broad word that names several conditions, and how a turn narrows it down."""
+
+    key: str
+    conditions: tuple[str, ...]
+    choices: dict[str, str]
+
+
+def groups() -> list[Group]:
+    return [
+        Group(g["key"], tuple(g["conditions"]), dict(g["_choices"])) for g in _rules()["_groups"]
+    ]
+
+
 def refine(mentions: list[Mention], text: str) -> list[Mention]:
-    """Apply the data rules: ignore look-alikes, context-only phrases, family cues."""
+    """Apply the data rules: ignore look-alikes, context-only phrases, broad words and their
+    cues (a broad word gives way to a specific mention of one of its members)."""
     rules = _rules()
     words = normalize(text).split()
     blanked: set[int] = set()
@@ -175,15 +211,46 @@ def refine(mentions: list[Mention], text: str) -> list[Mention]:
         if others - {cond}:
             kept = [m for m in kept if not (m.condition == cond and m.phrase in context)]
     norm = " ".join(words)
-    for family in rules.get("families", []):
-        cues = family["cues"]
-        present = {m.condition for m in kept} & set(cues)
-        if len(present) < 2:
+    for group in rules["_groups"]:
+        members = set(group["conditions"])
+        broad = [m for m in kept if m.phrase in group["_phrases"] and m.condition in members]
+        if not broad:
             continue
-        cued = {c for c in present if re.search(cues[c], norm)}
-        if cued and cued != present:
-            kept = [m for m in kept if m.condition not in present - cued]
+        specific = {m.condition for m in kept if m.phrase not in group["_phrases"]} & members
+        if specific:  # "paralyzed after a stroke": the stroke names it
+            drop = {id(m) for m in broad if m.condition not in specific}
+            kept = [m for m in kept if id(m) not in drop]
+            continue
+        cues = group.get("cues", {})
+        cued = {c for c in members if c in cues and re.search(cues[c], norm)}
+        if cued:
+            kept = [m for m in kept if not (m in broad and m.condition not in cued)]
     return kept
+
+
+def unresolved(mentions: list[Mention], text: str) -> list[str]:
+    """Keys of the broad words this turn leaves open (several members still in play)."""
+    out = []
+    for group in _rules()["_groups"]:
+        members = set(group["conditions"])
+        named = {m.condition for m in mentions if m.condition in members}
+        broad = any(m.phrase in group["_phrases"] for m in mentions if m.condition in members)
+        if broad and len(named) >= 2:
+            out.append(str(group["key"]))
+    return out
+
+
+def choose(text: str, group_keys: list[str]) -> list[str]:
+    """The member a short reply picks after a "which one do you mean?" ("the knee one")."""
+    words = f" {normalize(text)} "
+    picked: list[str] = []
+    for group in _rules()["_groups"]:
+        if group["key"] not in group_keys:
+            continue
+        for word, cond in group["_choices"].items():
+            if f" {word} " in words and cond not in picked:
+                picked.append(cond)
+    return picked
 
 
 def detect_intent(text: str) -> tuple[str, tuple[str, ...]]:

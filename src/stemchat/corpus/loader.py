@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from cachetools import LRUCache
 from pydantic import ValidationError
 
-from stemchat.corpus.hostile import hostile_content
+from stemchat.corpus.hostile import hostile_content, markup_findings
 from stemchat.corpus.models import Condition, CorpusDocument, DocumentMeta, EvidenceMap
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -181,6 +183,14 @@ def load_document(path: Path) -> CorpusDocument:
     return _load_document(path)[0]
 
 
+def read_document(path: Path) -> CorpusDocument | None:
+    """One document, or None when it is missing or does not load (for display only)."""
+    try:
+        return _load_document(path)[0]
+    except (_FileProblem, OSError):
+        return None
+
+
 def _load_document(path: Path) -> tuple[CorpusDocument, list[Issue]]:
     """The document and its warnings; hidden characters refuse it like any other error."""
     text, digest = read_text_file(path)
@@ -199,6 +209,10 @@ def _load_document(path: Path) -> tuple[CorpusDocument, list[Issue]]:
         meta = DocumentMeta.model_validate(data)
     except ValidationError as exc:
         raise _FileProblem(_validation_issue(path, exc, front, "front matter")) from None
+    body_offset = text[: len(text) - len(body)].count("\n")
+    allowed = [s.link for s in meta.sources if s.link]
+    for finding in markup_findings(body, allowed, body_offset):
+        raise _FileProblem(Issue(path, finding.message, finding.fix, finding.line))
     if len(body.split()) < 20:
         raise _FileProblem(
             Issue(
@@ -294,7 +308,9 @@ def corpus_fingerprint(corpus_dir: Path) -> str:
     return digest.hexdigest()
 
 
-_CACHE: dict[tuple[str, str], Corpus] = {}
+# Parsed corpora by (folder, fingerprint): bounded and thread-safe (the chat serves many sessions).
+_CACHE: LRUCache[tuple[str, str], Corpus] = LRUCache(maxsize=4)
+_CACHE_LOCK = threading.Lock()
 
 
 def load_corpus(corpus_dir: Path) -> Corpus:
@@ -304,12 +320,12 @@ def load_corpus(corpus_dir: Path) -> Corpus:
     corpus is parsed once, and each caller gets its own lists to add issues to.
     """
     key = (str(Path(corpus_dir).resolve()), corpus_fingerprint(Path(corpus_dir)))
-    cached = _CACHE.get(key)
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
     if cached is None:
         cached = _load_corpus(Path(corpus_dir))
-        if len(_CACHE) >= 4:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = cached
+        with _CACHE_LOCK:
+            _CACHE[key] = cached
     return Corpus(list(cached.documents), cached.evidence, list(cached.issues))
 
 

@@ -16,14 +16,34 @@ NCT = re.compile(r"^NCT\d{8}$")
 
 
 class Tier(StrEnum):
-    """How strong the evidence is for one condition."""
+    """How strong the evidence of benefit is for one condition (never where it is approved)."""
 
-    APPROVED = "approved"
+    ESTABLISHED = "established"
     RANDOMIZED = "randomized"
+    MIXED = "mixed"
     EARLY = "early"
-    PRECLINICAL = "preclinical"
     NEGATIVE = "negative"
+    PRECLINICAL = "preclinical"
     NOT_COVERED = "not_covered"
+
+
+# Where a regulator approved something. "US" and "EU" must be spelled so: every answer states
+# whether anything is approved there.
+REGIONS = (
+    "US",
+    "EU",
+    "UK",
+    "Japan",
+    "South Korea",
+    "India",
+    "China",
+    "Canada",
+    "Australia",
+    "New Zealand",
+    "Switzerland",
+    "Israel",
+    "Iran",
+)
 
 
 DocKind = Literal["overview", "trial", "regulatory", "guidance", "review"]
@@ -41,6 +61,17 @@ def _date_text(value: object, *, partial: bool) -> str:
     except ValueError:
         shape = "YYYY, YYYY-MM or YYYY-MM-DD" if partial else "YYYY-MM-DD"
         raise ValueError(f"'{text}' is not a date; write it as {shape}") from None
+
+
+def plain_text(value: str) -> str:
+    """Evidence-map text is shown in answers and badges: it may not render as an image, raw HTML
+    or a link (markup.py decides from parsed Markdown)."""
+    from stemchat.markup import problems
+
+    found = problems(value)
+    if found:
+        raise ValueError(f"{found[0]}: write plain text (no HTML, images or links)")
+    return value
 
 
 class _Strict(BaseModel):
@@ -168,8 +199,54 @@ class CorpusDocument(BaseModel):
         return self.meta.id
 
 
+class Approval(_Strict):
+    """One regulator's decision on one product for one narrow use, and its status now."""
+
+    product: str = Field(min_length=2)
+    what: str = ""
+    where: str
+    regulator: str = Field(min_length=2)
+    kind: Literal["full", "conditional", "limited"]
+    date: str
+    who: str = Field(min_length=3)
+    status: Literal["active", "withdrawn", "expired", "pending"]
+    ended: str | None = None
+    as_of: str
+    document: str
+    note: str = ""
+
+    @field_validator("where")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value not in REGIONS:
+            raise ValueError(f"where '{value}' must be one of {', '.join(REGIONS)}")
+        return value
+
+    @field_validator("date", "as_of", mode="before")
+    @classmethod
+    def _dates(cls, value: object) -> str:
+        return _date_text(value, partial=True)
+
+    @field_validator("ended", mode="before")
+    @classmethod
+    def _ended(cls, value: object) -> str | None:
+        return None if value is None else _date_text(value, partial=True)
+
+    @field_validator("product", "what", "who", "regulator", "note")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        return plain_text(value)
+
+    @model_validator(mode="after")
+    def _ended_when_over(self) -> Approval:
+        if self.status in ("withdrawn", "expired") and not self.ended:
+            raise ValueError(f"{self.product}: a {self.status} approval needs 'ended' (its date)")
+        return self
+
+
 class Condition(_Strict):
-    """One row of the evidence map."""
+    """One row of the evidence map: evidence strength and approvals, kept apart, plus the
+    reviewed statements answers open with."""
 
     id: str
     name: str = Field(min_length=2)
@@ -177,6 +254,13 @@ class Condition(_Strict):
     tier: Tier
     tier_label: str = Field(min_length=2)
     tier_note: str = ""
+    approvals: list[Approval] = Field(default_factory=list)
+    approval_note: str = ""
+    bottom_line: str = ""
+    risks: str = ""
+    established_care: str = ""
+    specialist: str = ""
+    outlook: str = ""
     as_of: str
     key_documents: list[str] = Field(default_factory=list)
 
@@ -186,6 +270,26 @@ class Condition(_Strict):
         if not SLUG.match(value):
             raise ValueError(f"id '{value}' must be a slug like 'lupus'")
         return value
+
+    @field_validator(
+        "name",
+        "tier_label",
+        "tier_note",
+        "approval_note",
+        "bottom_line",
+        "risks",
+        "established_care",
+        "specialist",
+        "outlook",
+    )
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        return plain_text(value)
+
+    @field_validator("synonyms")
+    @classmethod
+    def _plain_list(cls, value: list[str]) -> list[str]:
+        return [plain_text(v) for v in value]
 
     @field_validator("as_of", mode="before")
     @classmethod

@@ -56,9 +56,10 @@ as_of: "{today.isoformat()}"
 last_reviewed: "{today.isoformat()}"
 # reviewed_by: who reviewed it
 reviewed_by: "TODO: your name"
+# The body below: 150-900 words, Flesch-Kincaid grade <= 10 (see `stemchat corpus report`). Your
+# own words: facts and figures come from the sources; sentences never do. Show null results beside
+# positive ones. Plain Markdown only: no HTML, images or links (sources go above).
 ---
-<!-- 150-900 words, Flesch-Kincaid grade <= 10 (see `stemchat corpus report`). Your own words:
-facts and figures come from the sources; sentences never do. Show null results beside positive ones. -->
 
 {sections}
 """

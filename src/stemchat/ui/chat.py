@@ -6,7 +6,8 @@ import streamlit as st
 
 from stemchat.answer import Answer
 from stemchat.engine import Conversation
-from stemchat.guard import sanitize_markdown
+from stemchat.markup import escape
+from stemchat.render import passage
 from stemchat.texts import disclaimer, text
 from stemchat.ui import resources
 from stemchat.ui.present import (
@@ -32,11 +33,11 @@ def new_conversation() -> None:
     st.session_state.pop("pending", None)
 
 
-def render_answer(answer: Answer, index: int, *, stream: bool = False) -> None:
+def render_answer(answer: Answer, key: str, *, stream: bool = False) -> None:
     """One assistant turn: alert first for emergencies, tier badges, the answer, citations."""
     if answer.safety in ALERT:
         ALERT[answer.safety](text(answer.safety), icon=":material/emergency:")
-        st.caption(disclaimer())
+        st.caption(escape(disclaimer()))
         return
     if answer.evidence:
         cols = st.container(horizontal=True)
@@ -54,15 +55,14 @@ def render_answer(answer: Answer, index: int, *, stream: bool = False) -> None:
         st.markdown("**Sources cited**")
         for c in answer.citations:
             where = f" — {c.heading}" if c.heading else ""
-            with st.expander(f"[{c.n}] {c.title}{where} · {c.kind} · {c.date}"):
-                st.markdown(sanitize_markdown(c.passage))
+            with st.expander(escape(f"[{c.n}] {c.title}{where} · {c.kind} · {c.date}")):
+                st.markdown(passage(c.passage))
                 if c.url:
                     st.link_button("Open the source", c.url)
-    render_feedback(answer, index)
+    render_feedback(answer, key)
 
 
-def render_feedback(answer: Answer, index: int) -> None:
-    key = f"fb-{index}"
+def render_feedback(answer: Answer, key: str) -> None:
     saved = st.session_state.get(f"{key}-saved")
     if saved:
         st.caption("Thank you, your feedback was saved.")
@@ -83,6 +83,11 @@ def render_feedback(answer: Answer, index: int) -> None:
             st.rerun()
 
 
+def feedback_key(conv: Conversation, index: int) -> str:
+    """Feedback widgets belong to one answer of one conversation (never reused by the next)."""
+    return f"fb-{conv.id}-{index}"
+
+
 def sidebar(conv: Conversation) -> None:
     with st.sidebar:
         st.button("New conversation", on_click=new_conversation, icon=":material/refresh:")
@@ -95,17 +100,10 @@ def sidebar(conv: Conversation) -> None:
             )
         try:
             eng = resources.engine()
-            st.caption(f"Corpus version {resources.corpus_version(eng)}")
-            reviewed = max((d.meta.last_reviewed for d in _documents(eng)), default="unknown")
-            st.caption(f"Sources last reviewed {reviewed}")
+            st.caption(escape(f"Corpus version {resources.corpus_version(eng)}"))
+            st.caption(escape(f"Sources last reviewed {resources.last_reviewed(eng)}"))
         except Exception:
             st.caption("Corpus version unavailable")
-
-
-def _documents(eng):  # type: ignore[no-untyped-def]
-    from stemchat.corpus import load_corpus
-
-    return load_corpus(eng.settings.corpus_dir).documents
 
 
 def page() -> None:
@@ -117,7 +115,7 @@ def page() -> None:
         with st.chat_message("user"):
             st.text(turn.question)
         with st.chat_message("assistant"):
-            render_answer(turn, i)
+            render_answer(turn, feedback_key(conv, i))
     if not conv.turns:
         st.markdown("**Try asking:**")
         cols = st.columns(2)
@@ -137,6 +135,6 @@ def page() -> None:
                 st.error(
                     "Sorry, something went wrong while answering. Please try again in a moment."
                 )
-                st.caption(disclaimer())
+                st.caption(escape(disclaimer()))
                 return
-            render_answer(answer, len(conv.turns) - 1, stream=True)
+            render_answer(answer, feedback_key(conv, len(conv.turns) - 1), stream=True)

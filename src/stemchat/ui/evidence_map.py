@@ -6,45 +6,76 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from stemchat.corpus import load_corpus
-from stemchat.guard import sanitize_markdown
+from stemchat.corpus.approvals import approval_line
+from stemchat.corpus.loader import load_evidence_map, read_document
+from stemchat.corpus.models import Condition, EvidenceMap
+from stemchat.markup import escape
+from stemchat.render import document, link
 from stemchat.texts import tier_description
 from stemchat.ui import resources
 from stemchat.ui.present import TIER_COLORS, TIER_ORDER
 
+COLUMNS = ["condition", "id", "evidence", "what it means", "why", "approvals", "as of"]
 
-def table(corpus_dir) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    corpus = load_corpus(corpus_dir)
-    rows = []
-    for c in corpus.evidence.conditions.values() if corpus.evidence else []:
-        rows.append(
+
+def table(evidence: EvidenceMap) -> pd.DataFrame:
+    """One row per condition: evidence strength and approvals as separate columns (cells are
+    shown as plain text by st.dataframe)."""
+    rows = [
+        {
+            "condition": c.name,
+            "id": c.id,
+            "evidence": c.tier.value,
+            "what it means": tier_description(c.tier.value),
+            "why": f"{c.tier_label}. {c.tier_note}".strip(),
+            "approvals": approval_line(c),
+            "as of": c.as_of,
+        }
+        for c in evidence.conditions.values()
+    ]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def approvals_table(cond: Condition) -> pd.DataFrame:
+    """Every approval record of one condition, each with its country, kind and status."""
+    return pd.DataFrame(
+        [
             {
-                "condition": c.name,
-                "id": c.id,
-                "tier": c.tier.value,
-                "what the tier means": tier_description(c.tier.value),
-                "label": c.tier_label,
-                "who and where": c.tier_note,
-                "as of": c.as_of,
+                "product": a.product,
+                "where": a.where,
+                "regulator": a.regulator,
+                "kind": a.kind,
+                "for whom": a.who,
+                "decided": a.date,
+                "status": a.status + (f" ({a.ended})" if a.ended else ""),
+                "checked": a.as_of,
             }
-        )
-    return pd.DataFrame(rows)
+            for a in cond.approvals
+        ]
+    )
 
 
 def page() -> None:
     st.title("Evidence map")
     st.caption(
-        "How strong the evidence is for each condition stemchat covers. Colours always come with the tier's name."
+        "For each condition stemchat covers: how strong the evidence of benefit is, and, "
+        "separately, what regulators have approved where. Colours always come with the words."
     )
     settings = resources.settings()
-    df = table(settings.corpus_dir)
+    evidence, _ = load_evidence_map(settings.conditions_file)
+    if evidence is None or not evidence.conditions:
+        st.info("The evidence map is missing or invalid. Maintainers: run `stemchat check`.")
+        return
+    df = table(evidence)
     tiers = st.multiselect(
-        "Filter by tier", TIER_ORDER, default=[t for t in TIER_ORDER if t in set(df["tier"])]
+        "Filter by evidence strength",
+        TIER_ORDER,
+        default=[t for t in TIER_ORDER if t in set(df["evidence"])],
     )
-    shown = df[df["tier"].isin(tiers)]
+    shown = df[df["evidence"].isin(tiers)]
     st.dataframe(shown.drop(columns=["id"]), hide_index=True, width="stretch")
     counts = (
-        shown.groupby("tier")
+        shown.groupby("evidence")
         .size()
         .reindex([t for t in TIER_ORDER if t in tiers])
         .fillna(0)
@@ -55,51 +86,53 @@ def page() -> None:
         .mark_bar()
         .encode(
             x=alt.X("conditions:Q", title="Number of conditions"),
-            y=alt.Y("tier:N", sort=TIER_ORDER, title="Evidence tier"),
+            y=alt.Y("evidence:N", sort=TIER_ORDER, title="Evidence strength"),
             color=alt.Color(
-                "tier:N",
+                "evidence:N",
                 scale=alt.Scale(
                     domain=TIER_ORDER, range=[_hex(TIER_COLORS[t]) for t in TIER_ORDER]
                 ),
                 legend=None,
             ),
-            tooltip=["tier", "conditions"],
+            tooltip=["evidence", "conditions"],
         )
-        .properties(title="Conditions by evidence tier", height=220)
+        .properties(title="Conditions by evidence strength", height=220)
     )
     st.altair_chart(chart, width="stretch")
     if shown.empty:
         return
     choice = st.selectbox("Open a condition", shown["condition"].tolist())
-    row = shown[shown["condition"] == choice].iloc[0]
-    corpus = load_corpus(settings.corpus_dir)
-    cond = corpus.evidence.conditions[row["id"]] if corpus.evidence else None
+    cond = evidence.get(str(shown[shown["condition"] == choice].iloc[0]["id"]))
     if cond is None:
         return
-    st.subheader(cond.name)
+    st.subheader(escape(cond.name))
     st.markdown(
-        f"**Evidence tier: {cond.tier.value}** — {cond.tier_label}. {cond.tier_note} (as of {cond.as_of})"
+        f"**{escape(f'Evidence strength: {cond.tier.value}')}** — "
+        + escape(f"{cond.tier_label}. {cond.tier_note} (as of {cond.as_of})")
     )
-    docs = corpus.by_id()
-    for doc_id in cond.key_documents:
-        doc = docs.get(doc_id)
+    st.markdown("**Approvals:** " + escape(approval_line(cond)))
+    if cond.approvals:
+        st.dataframe(approvals_table(cond), hide_index=True, width="stretch")
+    for i, doc_id in enumerate(cond.key_documents):
+        doc = read_document(settings.documents_dir / f"{doc_id}.md")
         if doc is None:
             continue
+        links = [s.link for s in doc.meta.sources if s.link]
         with st.expander(
-            f"{doc.meta.title} · {doc.meta.kind} · {doc.meta.date}",
-            expanded=doc_id == cond.key_documents[0],
+            escape(f"{doc.meta.title} · {doc.meta.kind} · {doc.meta.date}"), expanded=i == 0
         ):
-            st.markdown(sanitize_markdown(doc.body))
+            st.markdown(document(doc.body, links))
             for s in doc.meta.sources:
                 if s.link:
-                    st.markdown(f"- [{s.title}]({s.link}) ({s.date})")
+                    st.markdown(f"- {escape(s.title)} ({escape(s.date)}): {link(s.link)}")
 
 
 def _hex(name: str) -> str:
+    """Bar colours with at least 3:1 contrast on white (WCAG 2.2 non-text contrast)."""
     return {
         "green": "#2e7d32",
         "blue": "#1565c0",
-        "orange": "#ef6c00",
+        "orange": "#b45309",
         "violet": "#6a1b9a",
         "red": "#c62828",
         "gray": "#616161",

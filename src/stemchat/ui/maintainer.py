@@ -1,4 +1,8 @@
-"""The maintainer page (read-only): documents, review state, reading grade, check results."""
+"""The maintainer page (read-only): documents, review state, reading grade, check results.
+
+Shown only when `STEMCHAT_MAINTAINER_PAGE` is on (`make run` on localhost): it lists file paths
+and reviewers, which a patient deployment does not publish.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from stemchat.corpus.report import corpus_report
+from stemchat.markup import escape
 from stemchat.ui import resources
 
 
@@ -41,6 +46,6 @@ def page() -> None:
     if not report["errors"] and not report["warnings"]:
         st.success("No errors or warnings.")
     for line in report["errors"]:
-        st.error(line)
+        st.error(escape(line))
     for line in report["warnings"]:
-        st.warning(line)
+        st.warning(escape(line))

@@ -2,29 +2,41 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from stemchat.answer import Answer
-from stemchat.texts import disclaimer, tier_description
+from stemchat.markup import escape
+from stemchat.render import export_markdown
+from stemchat.texts import texts
 
+# Colour and icon follow the strength of the evidence only. An approval is never a badge: it is
+# said in words, with its country (no green check for a conditional or one-country approval).
 TIER_COLORS = {
-    "approved": "green",
+    "established": "green",
     "randomized": "blue",
+    "mixed": "violet",
     "early": "orange",
-    "preclinical": "violet",
     "negative": "red",
+    "preclinical": "gray",
     "not_covered": "gray",
 }
 TIER_ICONS = {
-    "approved": ":material/verified:",
+    "established": ":material/health_and_safety:",
     "randomized": ":material/balance:",
+    "mixed": ":material/contrast:",
     "early": ":material/science:",
-    "preclinical": ":material/biotech:",
     "negative": ":material/block:",
+    "preclinical": ":material/biotech:",
     "not_covered": ":material/help:",
 }
-TIER_ORDER = ["approved", "randomized", "early", "preclinical", "negative", "not_covered"]
+TIER_ORDER = [
+    "established",
+    "randomized",
+    "mixed",
+    "early",
+    "negative",
+    "preclinical",
+    "not_covered",
+]
 EXAMPLES = [
     "Do stem cells help lupus?",
     "Is any stem cell treatment approved for knee arthritis?",
@@ -32,10 +44,15 @@ EXAMPLES = [
     "How do I tell if a stem cell clinic is legitimate?",
 ]
 
+__all__ = ["EXAMPLES", "TIER_COLORS", "TIER_ICONS", "TIER_ORDER", "badge_text", "export_markdown"]
+
 
 def badge_text(tier: str, condition_name: str) -> str:
-    """A badge label that never relies on colour alone."""
-    return f"{condition_name} — {tier.replace('_', ' ')}: {tier_description(tier)}"
+    """A badge label that never relies on colour alone (escaped: badges render Markdown).
+
+    It names the evidence strength only; approvals are said in words beside it."""
+    short = texts()["tier_short"][tier]
+    return escape(f"{condition_name} — evidence: {tier.replace('_', ' ')} ({short})")
 
 
 def stream_words(markdown: str, chunk: int = 12) -> Iterator[str]:
@@ -43,43 +60,3 @@ def stream_words(markdown: str, chunk: int = 12) -> Iterator[str]:
     words = markdown.split(" ")
     for i in range(0, len(words), chunk):
         yield " ".join(words[i : i + chunk]) + (" " if i + chunk < len(words) else "")
-
-
-def export_markdown(turns: Sequence[Answer], when: dt.datetime | None = None) -> str:
-    """The conversation as Markdown to bring to a doctor: questions, answers, tiers, sources."""
-    when = when or dt.datetime.now(dt.UTC)
-    out = [
-        "# stemchat conversation",
-        "",
-        f"Exported {when.strftime('%Y-%m-%d %H:%M')} UTC. General information from stemchat's "
-        "reviewed sources; not medical advice.",
-        "",
-    ]
-    for i, turn in enumerate(turns, start=1):
-        out += [
-            f"## Question {i}",
-            "",
-            "> " + turn.question.replace("\n", "\n> "),
-            "",
-            "### Answer",
-            "",
-        ]
-        if turn.evidence:
-            out.append("Evidence tiers:")
-            out += [
-                f"- {e.condition_name}: **{e.tier}** — {e.tier_label}"
-                + (f" ({e.tier_note})" if e.tier_note else "")
-                + (f", as of {e.as_of}" if e.as_of else "")
-                for e in turn.evidence
-            ]
-            out.append("")
-        out += [turn.answer, ""]
-        if turn.citations:
-            out += ["Sources:", ""]
-            out += [
-                f"[{c.n}] {c.title} ({c.kind}, {c.date})" + (f" — {c.url}" if c.url else "")
-                for c in turn.citations
-            ]
-            out.append("")
-    out += ["---", "", disclaimer(), ""]
-    return "\n".join(out)

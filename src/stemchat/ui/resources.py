@@ -12,11 +12,11 @@ from stemchat.settings import Settings, load_settings
 @st.cache_resource(show_spinner="Loading the evidence library...")
 def engine() -> Engine:
     """Model, store and indexes; ingests first if the index is empty or stale."""
-    from stemchat.cli import ensure_index
+    from stemchat.index import ensure_index
 
     settings = load_settings()
     eng = Engine(settings, ensure_index(settings, quiet=True))
-    _ = eng.searcher  # load the model and indexes before the first question
+    _ = eng.snapshot  # load the model and indexes before the first question
     return eng
 
 
@@ -31,4 +31,11 @@ def feedback() -> FeedbackStore:
 
 
 def corpus_version(eng: Engine) -> str:
-    return f"{eng.evidence.version} / index {eng.searcher.manifest.version}"
+    snap = eng.snapshot
+    return f"{snap.evidence.version} / index {snap.manifest.version}"
+
+
+def last_reviewed(eng: Engine) -> str:
+    """The newest review date of the indexed documents (from the manifest: nothing is parsed)."""
+    dates = [e.reviewed for e in eng.snapshot.manifest.documents.values() if e.reviewed]
+    return max(dates, default="unknown")

@@ -1,0 +1,134 @@
+"""The approval sentence of a condition, written from its approval records (never typed by hand).
+
+Every sentence says where a product is approved, of what kind (full, conditional, limited), and
+whether anything is approved in the US and in the EU: "Approved: South Korea only (Cartistem, a
+surgical cartilage implant, Jan 2012). Not approved in the US or EU." Withdrawn, expired and
+pending decisions follow. The wording is data (texts.yaml `approval_wording`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from stemchat.corpus.models import Approval, Condition
+from stemchat.texts import texts
+
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _wording(lang: str = "en") -> dict[str, object]:
+    words = texts(lang).get("approval_wording") or texts()["approval_wording"]
+    assert isinstance(words, dict)
+    return words
+
+
+def date_words(date: str) -> str:
+    """'2024-12-18' -> 'Dec 2024'; '2012' -> '2012'."""
+    parts = date.split("-")
+    if len(parts) >= 2 and parts[1].isdigit() and 1 <= int(parts[1]) <= 12:
+        return f"{_MONTHS[int(parts[1]) - 1]} {parts[0]}"
+    return parts[0]
+
+
+def _product(a: Approval, words: dict[str, object]) -> str:
+    kinds = words["kinds"]
+    assert isinstance(kinds, dict)
+    kind = f"{kinds[a.kind]}: " if a.kind != "full" else ""
+    what = f", {a.what}" if a.what else ""
+    return f"{kind}{a.product}{what}, {date_words(a.date)}"
+
+
+def _place(where: str, items: list[Approval], only: bool, words: dict[str, object]) -> str:
+    name = str(words["only"]).format(where=where) if only else where
+    return f"{name} ({'; '.join(_product(a, words) for a in items)})"
+
+
+def approval_line(condition: Condition, lang: str = "en") -> str:
+    """The approval sentence shown beside the evidence strength of one condition."""
+    words = _wording(lang)
+    by_status: dict[str, list[Approval]] = {}
+    for a in condition.approvals:
+        by_status.setdefault(a.status, []).append(a)
+    active = by_status.get("active", [])
+    places = {a.where for a in active}
+    parts: list[str] = []
+    if active:
+        grouped: dict[str, list[Approval]] = {}
+        for a in active:
+            grouped.setdefault(a.where, []).append(a)
+        only = len(grouped) == 1
+        items = "; ".join(_place(w, xs, only, words) for w, xs in grouped.items())
+        parts.append(str(words["approved"]).format(items=items))
+        missing = {"US", "EU"} - places
+        if missing == {"US", "EU"}:
+            parts.append(str(words["not_us_eu"]))
+        elif missing:
+            parts.append(str(words["not_us"] if "US" in missing else words["not_eu"]))
+    else:
+        parts.append(str(words["none"]))
+    kinds = words["kinds"]
+    assert isinstance(kinds, dict)
+    for status in ("withdrawn", "expired", "pending"):
+        ended = [
+            str(words[f"{status}_item"]).format(
+                where=a.where,
+                product=a.product,
+                date=date_words(a.date),
+                ended=date_words(a.ended or ""),
+                kind=kinds[a.kind],
+            )
+            for a in by_status.get(status, [])
+        ]
+        if ended:
+            parts.append(str(words[status]).format(items="; ".join(ended)))
+    if condition.approval_note:
+        parts.append(condition.approval_note.strip())
+    return " ".join(parts)
+
+
+def not_covered_line(lang: str = "en") -> str:
+    """What a not-covered condition says about approvals (US and EU named all the same)."""
+    return str(_wording(lang)["not_covered"])
+
+
+def states_us_and_eu(line: str) -> bool:
+    """Does an approval sentence say something about the US and about the EU?"""
+    return " US" in f" {line}" and " EU" in f" {line}"
+
+
+def stale_pending(condition: Condition, today: dt.date, months: int = 6) -> list[Approval]:
+    """Pending decisions last checked more than `months` ago (someone must look again)."""
+    out = []
+    for a in condition.approvals:
+        if a.status != "pending":
+            continue
+        y, m = (int(x) for x in [*a.as_of.split("-"), "1"][:2])
+        if (today.year - y) * 12 + (today.month - m) > months:
+            out.append(a)
+    return out
+
+
+_APPROVAL_WORD = re.compile(
+    r"\b(?:approv\w*|licen[cs]\w*|authori[sz]\w*|marketing permission)\b", re.I
+)
+_NEGATED = re.compile(
+    r"\b(?:not|no|never|nothing|none|neither|nor|unapproved|without|isn'?t|wasn'?t|aren'?t|"
+    r"hasn'?t|haven'?t|withdr\w*|refus\w*|reject\w*|expired?)\b",
+    re.I,
+)
+_PLACE = re.compile(
+    r"\b(?:US|U\.S\.|USA|United States|America|American|FDA|EU|European|Europe|EMA|UK|Britain|"
+    r"British|MHRA|Japan|Japanese|MHLW|PMDA|Korea|Korean|MFDS|KFDA|India|Indian|DCGI|CDSCO|"
+    r"China|Chinese|NMPA|Canada|Canadian|Health Canada|Australia|Australian|TGA|New Zealand|"
+    r"Medsafe|Switzerland|Swiss|Swissmedic|Israel|Israeli|Iran|anywhere|nowhere|worldwide|"
+    r"any country|every country|regulators?)\b"
+)
+
+
+def approval_without_place(sentence: str) -> bool:
+    """A sentence that says something was approved but not where ("Cartistem was approved in
+    2012 for knee cartilage"): read alone, it looks like an approval everywhere."""
+    if not _APPROVAL_WORD.search(sentence) or _NEGATED.search(sentence):
+        return False
+    return not _PLACE.search(sentence)
