@@ -94,6 +94,19 @@ def test_check_exit_code_on_errors(tmp_path: Path) -> None:
     assert "broken.md:" in proc.stdout and "malformed YAML" in proc.stdout
 
 
+def test_corpus_report_flags_a_condition_on_a_single_source(tmp_path: Path) -> None:
+    corpus = copy_corpus(tmp_path / "corpus")
+    env = {"STEMCHAT_CORPUS_DIR": str(corpus), "STEMCHAT_DATA_DIR": str(tmp_path / "d")}
+    proc = run(["corpus", "report", "--json"], env)
+    assert proc.returncode == 1  # the test corpus has one source per condition
+    rows = json.loads(proc.stdout)["by_condition"]
+    assert rows["lupus"]["document_ids"] == ["overview-lupus"]
+    assert rows["lupus"]["problems"] == ["1 source(s) (give it at least 2)"]
+    text = run(["corpus", "report"], env).stdout
+    line = next(ln for ln in text.splitlines() if ln.startswith("lupus "))
+    assert "early" in line and "give it at least 2" in line
+
+
 def test_bad_setting_is_one_line_without_traceback(tmp_path: Path) -> None:
     proc = run(
         ["status"], {"STEMCHAT_CHROMA_URL": "localhost:8000", "STEMCHAT_DATA_DIR": str(tmp_path)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stemchat.compose import CitationBook, expand_query, pick_sentences, sentences, split_sentences
-from stemchat.engine import _is_follow_up
+from stemchat.plan import is_follow_up as _is_follow_up
 from stemchat.retrieval import Passage
 
 pytestmark = pytest.mark.unit
@@ -48,11 +48,27 @@ def test_sentences_are_whole_and_free_of_markup_labels_and_fragments() -> None:
 
 def test_sentences_never_quote_what_no_answer_may_say() -> None:
     body = (
-        "The trial gave 2 million cells per kilogram twice weekly for four weeks. "
+        "The MESEMS trial gave 2 million cells per kilogram twice weekly for four weeks. "
         "You should stop your insulin once the cells take hold, the clinic said to her."
     )
     out = sentences(body)
-    assert out == ["The trial gave 2 million cells per kilogram twice weekly for four weeks."]
+    assert out == [
+        "The MESEMS trial gave 2 million cells per kilogram twice weekly for four weeks."
+    ]
+
+
+def test_a_sentence_about_an_unnamed_trial_is_dropped_or_named() -> None:
+    # "The trial ..." alone does not say which trial; in a labelled item it is named
+    assert sentences("The trial gave cells twice weekly for four weeks to adults.") == []
+    item = "- **MESEMS (phase 2, 9 countries).** The trial did not reduce active brain lesions."
+    assert sentences(item) == [
+        "MESEMS (phase 2, 9 countries): the trial did not reduce active brain lesions."
+    ]
+    story = (
+        "A boy was given fetal nerve stem cells at a clinic abroad. Four years later he "
+        "developed tumours in his brain that came from the donor cells."
+    )
+    assert sentences(story)[-1] == story  # the sentence that leans comes with its subject
 
 
 def test_pick_sentences_prefers_overlap_keeps_a_negative_result_and_limits_per_passage() -> None:
@@ -79,9 +95,9 @@ def test_pick_sentences_prefers_overlap_keeps_a_negative_result_and_limits_per_p
 
 def test_pick_sentences_returns_reading_order_and_no_duplicates() -> None:
     p = passage(
-        "First, the trial enrolled 144 people with multiple sclerosis across nine countries. "
-        "Second, the trial enrolled 144 people with multiple sclerosis across nine countries. "
-        "Third, the main goal about brain scan lesions was not met in the trial at all."
+        "First, MESEMS enrolled 144 people with multiple sclerosis across nine countries. "
+        "Second, MESEMS enrolled 144 people with multiple sclerosis across nine countries. "
+        "Third, the main goal about brain scan lesions was not met in MESEMS at all."
     )
     copy = passage(p.text, "other::k::000", "other")  # the same text retrieved twice
     chosen = [s for s, _ in pick_sentences("multiple sclerosis trial goal", [p, copy], [], limit=5)]

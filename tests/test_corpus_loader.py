@@ -181,3 +181,18 @@ def test_key_documents_must_exist(corpus: Path) -> None:
     )
     result = check_corpus(corpus, today=dt.date(2026, 12, 1))
     assert any("trial-missing" in str(e) for e in result.errors)
+
+
+def test_check_names_curated_text_that_hides_where_an_approval_is(corpus: Path) -> None:
+    path = corpus / "conditions.yaml"
+    text = path.read_text()
+    text = text.replace(
+        '    bottom_line: "Stem cell drips have not been shown to help lupus beyond standard drugs."\n',
+        '    risks: "A similar product was approved in 2012 for arthritis."\n',
+    )
+    path.write_text(text)
+    checked = check_corpus(corpus, today=dt.date(2026, 12, 1))
+    errors = [str(e) for e in checked.errors]
+    assert any("conditions[lupus].risks" in e and "not where" in e for e in errors), errors
+    warnings = [str(w) for w in checked.warnings]
+    assert any("conditions[lupus].bottom_line" in w for w in warnings), warnings

@@ -94,6 +94,10 @@ class Soak:
     next_extra: int = 0
     full_run_s: float = 12.0  # refined by every run that completes
     max_events: int = 24  # refined likewise
+    # The shortest run and fewest writes seen: most kill points are drawn below these, so a
+    # round meant to be killed is killed even when its change is small and its ingest short.
+    short_run_s: float = 8.0
+    min_events: int = 6
 
     def __post_init__(self) -> None:
         self.corpus = self.root / "corpus"
@@ -180,9 +184,10 @@ class Soak:
     def run_and_kill(self, kill: bool = True) -> dict[str, Any]:
         """Start `stemchat ingest`, SIGKILL it at a random point (unless kill=False); what happened."""
         mode = ("event" if self.rng.random() < 0.75 else "time") if kill else "none"
-        nth = self.rng.randint(1, self.max_events)
+        wide = self.rng.random() < 0.25  # now and then anywhere in a long run
+        nth = self.rng.randint(1, self.max_events if wide else self.min_events)
         extra = self.rng.uniform(0.0, 0.004)
-        deadline = self.rng.uniform(0.0, self.full_run_s)
+        deadline = self.rng.uniform(0.0, self.full_run_s if wide else self.short_run_s)
         sqlite = self.data / "chroma" / "chroma.sqlite3"
         journal = sqlite.with_name("chroma.sqlite3-journal")
         wal = sqlite.with_name("chroma.sqlite3-wal")
@@ -201,7 +206,9 @@ class Soak:
         events = 0
         start = time.monotonic()
         proc = subprocess.Popen(
-            [str(STEMCHAT), "ingest"],
+            # --prune: the corpus here loses documents on purpose; the guard against a wrong
+            # corpus folder wiping the index is tested in test_review_defects, not here
+            [str(STEMCHAT), "ingest", "--prune"],
             env=self.env(),
             cwd=self.root,
             stdout=subprocess.PIPE,
@@ -231,6 +238,8 @@ class Soak:
         if completed:
             self.full_run_s = max(self.full_run_s * 0.8, elapsed)
             self.max_events = max(8, events + 2)
+            self.short_run_s = min(self.short_run_s, 0.9 * elapsed)
+            self.min_events = max(2, min(self.min_events, events))
         elif proc.returncode != -signal.SIGKILL:
             raise AssertionError(f"ingest failed on its own (exit {proc.returncode}):\n{err}")
         return {
@@ -431,7 +440,7 @@ def run_soak(root: Path, rounds: int, seed: int) -> dict[str, Any]:
                 clean = root / "clean"
                 runs = [
                     subprocess.Popen(
-                        [str(STEMCHAT), "ingest"],
+                        [str(STEMCHAT), "ingest", "--prune"],
                         env=soak.env(data),
                         cwd=soak.root,
                         stdout=subprocess.DEVNULL,

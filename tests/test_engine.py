@@ -26,8 +26,10 @@ def test_tier_first_then_cited_findings_then_disclaimer(shipped_engine) -> None:
     [a] = ask(shipped_engine, "Do stem cells help lupis?")
     assert tiers(a) == {"lupus": "early"}
     body = a.answer
-    assert body.index("Evidence strength for Lupus") < body.index("What the sources say")
-    assert body.index("What the sources say") < body.index("What this means for you")
+    # the direct reply first, then the evidence and approvals, the findings, the next steps
+    assert a.reply and body.startswith(a.reply[0].text[:40])
+    assert body.index("Evidence strength for Lupus") < body.index("What the trials found")
+    assert body.index("What the trials found") < body.index("What you can do next")
     assert body.rstrip().endswith(f"_{disclaimer()}_")
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", body)}
     assert markers == {c.n for c in a.citations} and markers
@@ -38,7 +40,7 @@ def test_tier_first_then_cited_findings_then_disclaimer(shipped_engine) -> None:
 def test_negative_result_shown_beside_positive(shipped_engine) -> None:  # type: ignore[no-untyped-def]
     [a] = ask(shipped_engine, "Do stem cells work for heart failure?")
     assert tiers(a) == {"heart-failure": "negative"}
-    findings = a.answer.split("What the sources say")[1].split("What this means")[0]
+    findings = a.answer.split("What the trials found")[1].split("What you can do next")[0]
     assert re.search(
         r"did not|does not show|no (?:clear )?benefit|not meet|missed|no better|failed|no difference",
         findings,
@@ -142,7 +144,9 @@ def test_clinic_claim_lists_red_flags_and_tiers(shipped_engine) -> None:  # type
     [a] = ask(shipped_engine, advert)
     assert a.intent == "clinic_claim"
     assert {"parkinsons", "autism"} <= set(tiers(a))
-    claim = a.answer.split("Red flags in this claim")[1].split("What the sources say")[0]
+    after = a.answer.split("Red flags in this claim")[1]
+    assert "How to judge a clinic" in after  # the claim's red flags, then the aspect's facts
+    claim = after.split("How to judge a clinic")[0]
     for phrase in ("cure", "success rate", "testimonials", "payment up front"):
         assert phrase in claim
     assert re.search(r"\[\d+\]", claim)

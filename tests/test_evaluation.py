@@ -63,15 +63,32 @@ def test_markdown_and_charts(mini_report, tmp_path: Path) -> None:  # type: igno
     assert "| Tier accuracy |" in md and "baseline" in md and "## Failures" in md
 
 
+# Metrics that clear every threshold in eval/thresholds.yaml; each test spoils some of them.
+PASSING: dict[str, object] = {
+    "guard_compliance": 1.0,
+    "tier_accuracy": 1.0,
+    "recall@5": 1.0,
+    "over_refusal": 0.0,
+    "safety": {"emergency": {"recall": 1.0}, "crisis": {"recall": 1.0}},
+    "direct_answer": 0.95,
+    "aspect_coverage": 0.9,
+    "aspect_accuracy": 0.95,
+    "self_contained": 1.0,
+    "off_topic": 0.0,
+    "generic_closing": 0.0,
+    "reply_readability_grade": 6.0,
+}
+
+
 def test_gate_names_each_miss() -> None:
     report = {
-        "metrics": {
-            "guard_compliance": 0.9,
-            "tier_accuracy": 1.0,
-            "recall@5": 0.5,
-            "over_refusal": 0.1,
-            "safety": {"emergency": {"recall": 1.0}, "crisis": {"recall": 0.5}},
-        }
+        "metrics": dict(
+            PASSING,
+            guard_compliance=0.9,
+            **{"recall@5": 0.5},
+            over_refusal=0.1,
+            safety={"emergency": {"recall": 1.0}, "crisis": {"recall": 0.5}},
+        )
     }
     misses = gate(report, load_thresholds(REPO / "eval" / "thresholds.yaml"))
     assert len(misses) == 4
@@ -84,3 +101,19 @@ def test_bad_gold_file_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_text("cases:\n  - id: x\n    turns: []\n    expect: {safety: none}\n")
     with pytest.raises(ConfigError, match="case x: field turns"):
         load_gold(bad)
+
+
+def test_gate_holds_answers_that_do_not_answer() -> None:
+    good = PASSING
+    thresholds = load_thresholds(REPO / "eval" / "thresholds.yaml")
+    assert gate({"metrics": good}, thresholds) == []
+    bad = dict(good, direct_answer=0.5, self_contained=0.97, off_topic=0.2, generic_closing=0.5)
+    misses = gate({"metrics": bad}, thresholds)
+    assert {m.split()[0] for m in misses} == {
+        "direct_answer",
+        "self_contained",
+        "off_topic",
+        "generic_closing",
+    }
+    unmeasured = {k: v for k, v in good.items() if k != "direct_answer"}
+    assert [m.split()[0] for m in gate({"metrics": unmeasured}, thresholds)] == ["direct_answer"]

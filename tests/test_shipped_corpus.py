@@ -89,6 +89,19 @@ def test_every_document_is_readable_and_sized() -> None:
     assert report["max_grade"] <= 10.0
 
 
+def test_report_shows_each_condition_with_its_documents_sources_and_review_age() -> None:
+    report = corpus_report(CORPUS, today=dt.date(2026, 11, 30))
+    rows = report["by_condition"]
+    assert len(rows) == report["conditions"] >= 40
+    for cid, row in rows.items():
+        assert f"overview-{cid}" in row["document_ids"], cid
+        assert row["sources"] >= 2 and row["problems"] == [], (cid, row)
+        assert 0 <= row["newest_review_days"] <= row["oldest_review_days"] <= 365, cid
+    # a year later every review is stale, and the report says so per condition
+    later = corpus_report(CORPUS, today=dt.date(2027, 12, 31))
+    assert all(row["stale"] and row["problems"] for row in later["by_condition"].values())
+
+
 def test_trial_summaries_name_a_registry_or_publication(corpus) -> None:  # type: ignore[no-untyped-def]
     trials = [d for d in corpus.documents if d.meta.kind == "trial"]
     identified = [d for d in trials if any(s.nct or s.doi or s.pmid for s in d.meta.sources)]

@@ -36,7 +36,7 @@ class Statement:
 
 @dataclass(frozen=True)
 class Section:
-    """A heading and its statements ("What the sources say", "What this means for you", ...)."""
+    """A heading and its statements ("What the trials found", "What you can do next", ...)."""
 
     key: str
     title: str
@@ -92,6 +92,7 @@ class Answer:
     conditions: list[str] = field(default_factory=list)
     intent: str = "evidence"
     answered_by: str = "extractive"
+    aspect: str = ""
 
     @cached_property
     def answer(self) -> str:
@@ -130,6 +131,7 @@ class Answer:
             "conditions": list(self.conditions),
             "intent": self.intent,
             "answered_by": self.answered_by,
+            "aspect": self.aspect,
             "reply": " ".join(s.text for s in self.reply),
             "sections": [
                 {

@@ -56,11 +56,25 @@ def cmd_corpus_report(args: argparse.Namespace, settings: Settings) -> int:
                 f"{r['id']:<42} {r['kind']:<10} {r['words']:>5} {r['grade']:>5}  {r['last_reviewed']}  {flags}"
             )
         print(
+            f"\n{'condition':<30} {'evidence':<12} {'docs':>4} {'trials':>6} {'sources':>7} "
+            f"{'oldest review':>13}  problems"
+        )
+        for cid, c in report["by_condition"].items():
+            age = "-" if c["oldest_review_days"] is None else f"{c['oldest_review_days']} days"
+            print(
+                f"{cid:<30} {c['tier']:<12} {c['documents']:>4} {c['trials']:>6} "
+                f"{c['sources']:>7} {age:>13}  {'; '.join(c['problems'])}"
+            )
+        print(
             f"{report['documents']} documents {report['by_kind']}, {report['conditions']} conditions "
             f"{report['by_tier']}; mean grade {report['mean_grade']}, max {report['max_grade']}; "
             f"{len(report['errors'])} errors, {len(report['warnings'])} warnings"
         )
-    bad = report["errors"] or any(r["problems"] for r in report["rows"])
+    bad = (
+        report["errors"]
+        or any(r["problems"] for r in report["rows"])
+        or any(c["problems"] for c in report["by_condition"].values())
+    )
     return 1 if bad else 0
 
 
@@ -178,7 +192,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         f"{report['cases']} cases: guard {m['guard_compliance']}, tiers {m['tier_accuracy']}, "
         f"conditions {m['condition_accuracy']}, recall@5 {m['recall@5']}, mrr {m['mrr']}, "
         f"over-refusal {m['over_refusal']}, grounding {m['grounding_rate']}, "
-        f"phrases {m['phrase_pass_rate']}, p50 {m['latency_p50_ms']} ms"
+        f"phrases {m['phrase_pass_rate']}, p50 {m['latency_p50_ms']} ms\n"
+        f"answers: direct {m['direct_answer']}, aspect coverage {m['aspect_coverage']}, "
+        f"aspect {m['aspect_accuracy']}, self-contained {m['self_contained']}, "
+        f"off-topic {m['off_topic']}, generic closing {m['generic_closing']}, "
+        f"reply grade {m['reply_readability_grade']}"
     )
     misses = gate(report, load_thresholds(Path(args.thresholds)))
     for miss in misses:

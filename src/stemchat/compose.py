@@ -5,7 +5,7 @@ the citations. Pure functions over retrieved passages; the engine decides which 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from stemchat.answer import Citation
@@ -78,11 +78,56 @@ _STOP = frozenset(
         "treatments",
     ]
 )
-_ANAPHORIC = re.compile(
-    r"^(?:so|this|that|these|those|it|they|such|also|but|and|or|whether|here|there|even so|"
-    r"however|instead|still|yet|in that|as a result|both|neither|either)\b",
+# A sentence that leans on the one before it ("It was...", "The trial...", "One of them...",
+# "...this treatment..."): kept only together with that sentence, never alone.
+_LEANING = re.compile(
+    r"^(?:it|its|they|them|their|this|that|these|those|such|both|neither|either|he|she|his|her|"
+    r"so|also|but|and|or|however|instead|still|yet|even so|here|there|in that|as a result|then|"
+    r"by contrast|in contrast|on the other hand|for example|for instance|in addition|similarly|"
+    r"likewise|meanwhile|otherwise|besides|even then|after that|before that|"
+    r"one of (?:them|these|those)|the (?:trial|trials|study|studies|company|companies|product|"
+    r"products|drug|cells|researchers|authors|team|results|treatment|approach|procedure|"
+    r"patients|participants|group|groups|same|panel|committee|agency|maker|review|reviewers|"
+    r"first|second|other|latter|former))\b",
     re.I,
 )
+_LEANING_INSIDE = re.compile(
+    r"^(?:\S+\s+){0,5}?(?:this|that|these|those|such) (?:treatment|trial|study|product|approach|"
+    r"procedure|drug|therapy|cells|condition|disease|test|approval|decision|result|clinic|"
+    r"injection|infusion|offer)s?\b",
+    re.I,
+)
+_MAX_CHAIN = 420  # characters: a statement of up to three sentences, never a whole section
+# a sentence about an unnamed subject ("The trial missed...", "Everyone also took...")
+_UNNAMED_SUBJECT = re.compile(
+    r"^(?:everyone|all (?:of )?(?:the )?(?:people|patients)|the (?:trial|study|main|key|primary|"
+    r"secondary|company|maker|product|cells|results?)|it|its|they|their|this|these)\b",
+    re.I,
+)
+# "... no trial results behind it.": the thing it is about was named before
+_LEANING_TAIL = re.compile(
+    r"\b(?:behind|for|of|about|with|from|on|in|to|against|support|supports|tested|test|"
+    r"try|tried|use|used|sell|sells|sold|offer|offers|offered) (?:it|them)[.!]?$",
+    re.I,
+)
+# an item of a list of open questions ("How aHSCT compares with today's drugs."): no verb of its own
+_QUESTION_FRAGMENT = re.compile(r"^(?:how|what|why|whether|which|who|when|where)\b", re.I)
+# "Four years later he developed tumours": a person named in the sentence before
+_PRONOUN_SUBJECT = re.compile(
+    r"^(?:[\w,-]+\s+){1,4}?(?:he|she|they|the (?:company|maker|trial|study|product|drug|"
+    r"researchers|team|authors|agency|clinic))\b",
+    re.I,
+)
+# "the best result among them", "similar in the two groups": who they are was said before
+_REFERS_BACK = re.compile(
+    r"\b(?:among them|of them|of these|of those|the two groups|the other group|both groups|"
+    r"the same (?:trial|study|group|patients|people)|these (?:patients|people|children|men|women)|"
+    r"this (?:one|group)|that (?:one|group)|like this one|the (?:former|latter))\b",
+    re.I,
+)
+# "Type: phase 2/3, randomized" - a label and a fragment from a list, not a sentence
+_LABEL_FRAGMENT = re.compile(r"^[A-Z][\w' /-]{0,30}:\s+(?![A-Z0-9\"])")
+_DOC_ID = re.compile(r"\b(?:guide|overview|trial|reg)-[a-z0-9]+(?:-[a-z0-9]+)*\b")
 _XREF = re.compile(r"\s*\(see (?:[a-z0-9]+-)+[a-z0-9]+\)")
 EXPANSIONS = {
     "dose": "dose dosage million cells per kg kilogram infusion infusions twice weekly given",
@@ -115,6 +160,16 @@ def _forbidden(sentence: str) -> bool:
     return bool(forbidden_statements(sentence))
 
 
+_DIGIT = re.compile(r"\d")
+
+
+@lru_cache(maxsize=65536)
+def found(pattern: re.Pattern[str], text: str) -> bool:
+    """pattern.search(text), remembered: the same sentences meet the same long patterns (the
+    names of every other condition) answer after answer."""
+    return pattern.search(text) is not None
+
+
 def split_sentences(paragraph: str) -> list[str]:
     """A paragraph of plain text into sentences (a full stop, ! or ? then a capital or digit)."""
     return [s.strip() for s in _SENTENCE.split(paragraph) if s.strip()]
@@ -134,29 +189,101 @@ def clean_passage(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
 
 
+def leans_on_previous(sentence: str) -> bool:
+    """Does the sentence need the one before it to make sense?"""
+    return bool(
+        _LEANING.match(sentence)
+        or _LEANING_TAIL.search(sentence)
+        or _LEANING_INSIDE.match(sentence)
+        or _PRONOUN_SUBJECT.match(sentence)
+        or _REFERS_BACK.search(sentence)
+    )
+
+
+def _balanced(text: str) -> bool:
+    return all(text.count(o) == text.count(c) for o, c in ("()", "[]", "{}")) and (
+        text.count('"') % 2 == 0
+    )
+
+
+def stands_alone(text: str) -> bool:
+    """The coherence rules every answer sentence passes: no leaning first sentence, no document
+    id, no markup left over, balanced brackets and quotes, a capital or digit first."""
+    parts = split_sentences(text)
+    return bool(parts) and (
+        not leans_on_previous(parts[0])
+        and not _DOC_ID.search(text)
+        and not re.search(r"\*\*|__|`|\]\(|<[a-zA-Z/]", text)
+        and _balanced(text)
+        and (text[0].isupper() or text[0].isdigit() or text[0] in "\"'")
+    )
+
+
+def _usable(sent: str) -> bool:
+    if len(sent) < 40 or sent.endswith((":", "?")) or len(sent.split()) < 7:
+        return False
+    if not (sent[0].isupper() or sent[0].isdigit() or sent[0] in "\"'"):
+        return False  # a fragment cut from a list
+    if _DOC_ID.search(sent) or not _balanced(sent) or _LABEL_FRAGMENT.match(sent):
+        return False
+    if _QUESTION_FRAGMENT.match(sent) and len(split_sentences(sent)) == 1:
+        return False  # "How aHSCT compares with today's strongest MS drugs."
+    if _looks_like_instructions(sent):
+        return False  # corpus text is data: never repeat text that addresses the assistant
+    if _forbidden(sent):
+        return False  # a dose, "stop your medicine" or a cure claim: the guard would refuse it
+    return not approval_without_place(sent)  # "X was approved in 2012" alone reads as everywhere
+
+
 @lru_cache(maxsize=4096)
 def _sentences(passage_text: str) -> tuple[str, ...]:
+    """Statements of a passage: whole sentences, a leaning sentence joined to the one before."""
     out: list[str] = []
-    for para in to_plain(passage_text, tables=False, lead_ins=False).split("\n"):
+    with_labels = to_plain(passage_text, tables=False).split("\n")
+    without = to_plain(passage_text, tables=False, lead_ins=False).split("\n")
+    if len(without) != len(with_labels):
+        without = with_labels  # an item that is only a label: no labels this time
+    for para, bare in zip(with_labels, without, strict=True):
         para = para.removeprefix("- ").strip()
-        for raw in split_sentences(para):
+        bare = bare.removeprefix("- ").strip()
+        name = _item_name(para, bare)
+        chain = ""  # a sentence that stands alone, with the ones after it that lean on it
+        for raw in split_sentences(bare):
             sent = _XREF.sub("", raw).strip()
-            if len(sent) < 40 or sent.endswith((":", "?")) or len(sent.split()) < 7:
-                continue
-            if not (sent[0].isupper() or sent[0].isdigit() or sent[0] in "\"'"):
-                continue  # a fragment cut from a list
-            if _looks_like_instructions(sent):
-                continue  # corpus text is data: never repeat text that addresses the assistant
-            if _forbidden(sent):
-                continue  # a dose, "stop your medicine" or a cure claim: the guard would refuse it
-            if approval_without_place(sent):
-                continue  # "X was approved in 2012" alone reads as approved everywhere
-            out.append(sent)
+            if not leans_on_previous(sent) or (
+                not chain and name and _UNNAMED_SUBJECT.match(sent) and name[0] not in sent
+            ):
+                chain = sent  # (an item's "The trial missed..." is named below)
+            elif chain and len(chain) + len(sent) < _MAX_CHAIN:
+                chain = f"{chain} {sent}"  # "A man had cells put in his spine. He lost ..."
+            else:
+                chain = ""
+            unit = chain
+            if name and unit and _UNNAMED_SUBJECT.match(unit) and name[0] not in unit:
+                first = unit[0].lower() if unit[1:2].islower() else unit[0]
+                unit = f"{name[1]}: {first}{unit[1:]}"  # "NurOwn (US, phase 3): the trial..."
+            if unit and _usable(unit) and stands_alone(unit):
+                out.append(unit)
     return tuple(out)
 
 
+def _item_name(para: str, bare: str) -> tuple[str, str] | None:
+    """The named thing a list item or paragraph is about, from its bold label ("**NurOwn (US,
+    phase 3).** ..." -> ("NurOwn", "NurOwn (US, phase 3)")); None for plain labels ("Safety:")."""
+    if not bare or bare == para or not para.endswith(bare):
+        return None
+    label = para[: len(para) - len(bare)].strip().rstrip(".:").strip()
+    if not label or len(label.split()) > 10 or not label[0].isupper():
+        return None
+    key = label.split(" (")[0].split()[0].strip(",")
+    if not (any(ch.isupper() for ch in key[1:]) or any(ch.isdigit() for ch in key) or "-" in key):
+        return None  # "Safety", "Evidence": a plain label, not a named trial or product
+    return key, label
+
+
 def sentences(passage_text: str) -> list[str]:
-    """Whole sentences of a passage body, in order (no bold lead-ins, labels, tables or fragments)."""
+    """Statements of a passage body in order: whole sentences that stand on their own (a sentence
+    that leans on the one before comes with it), never labels, tables or fragments."""
     return list(_sentences(passage_text))
 
 
@@ -180,8 +307,25 @@ def pick_sentences(
     extra_terms: str = "",
     want_negative: bool = False,
     per_passage: int = 2,
+    aspect: str = "",
+    require_aspect: bool = False,
+    exclude: Callable[[str], bool] | None = None,
+    exclude_shared: Callable[[str], bool] | None = None,
+    own: set[str] | frozenset[str] = frozenset(),
 ) -> list[tuple[str, Passage]]:
-    """Choose the sentences that best answer the question; keep a null or negative result if any."""
+    """Choose the statements that best answer the question (and its aspect); keep a null or
+    negative result if any. Weights come from composer.yaml.
+
+    `require_aspect`: only statements about the aspect (its words, or under its headings).
+    `exclude`: statements it accepts are never chosen (another condition's story).
+    `exclude_shared`: the same, in passages of documents not only about the `own` conditions."""
+    from stemchat.composer_config import composer_config
+
+    config = composer_config()
+    w = config.weights
+    sources = config.aspect_sources.get(aspect) if aspect else None  # type: ignore[call-overload]
+    heading_re = re.compile(sources.headings, re.I) if sources else None
+    words_re = re.compile(sources.words, re.I) if sources else None
     q_terms = _terms(question) | _terms(extra_terms)
     for word in normalize(question).split():
         if word in EXPANSIONS:
@@ -189,17 +333,39 @@ def pick_sentences(
     for c in conditions:
         q_terms |= _terms(c.name)
     scored: list[tuple[float, int, int, str, Passage]] = []
+    background_re = re.compile(config.background_headings, re.I)
     for rank, passage in enumerate(passages):
+        under_heading = bool(heading_re and heading_re.search(passage.heading))
+        shared = not passage.conditions or not set(passage.conditions) <= own
+        background = aspect not in ("definition", "difference") and bool(
+            background_re.search(passage.heading.split(" > ")[-1])
+        )
         for pos, sent in enumerate(sentences(passage.body)):
+            has_word = words_re is not None and found(words_re, sent)
+            on_aspect = under_heading or has_word
+            if require_aspect and not on_aspect:
+                continue
+            if exclude is not None and exclude(sent):
+                continue
+            if shared and exclude_shared is not None and exclude_shared(sent):
+                continue
             overlap = len(q_terms & _terms(sent))
             # with no shared words, the opening sentences of the best passages still count
             score = (
-                1.0 + overlap + (0.5 if re.search(r"\d", sent) else 0.0) - 0.15 * rank - 0.05 * pos
+                w.base
+                + w.overlap * overlap
+                + (w.number if found(_DIGIT, sent) else 0.0)
+                - w.rank * rank
+                - w.position * pos
             )
-            if _ANAPHORIC.match(sent):
-                score -= 1.0
-            if want_negative and NEGATIVE_CUES.search(sent):
-                score += 0.75
+            if under_heading:
+                score += w.aspect_heading
+            if background:
+                score -= w.background
+            if has_word:
+                score += w.aspect_word
+            if want_negative and found(NEGATIVE_CUES, sent):
+                score += w.negative_result
             scored.append((score, rank, pos, sent, passage))
     scored.sort(key=lambda t: (-t[0], t[1], t[2]))
     chosen: list[tuple[int, int, str, Passage]] = []
@@ -211,6 +377,8 @@ def pick_sentences(
         key = normalize(sent)
         if key in seen or counts.get(passage.chunk_id, 0) >= per_passage or score <= 0:
             return False
+        if any(key in s or s in key for s in seen):
+            return False  # one statement holds the other (a pair and its first sentence)
         seen.add(key)
         counts[passage.chunk_id] = counts.get(passage.chunk_id, 0) + 1
         chosen.append((rank, pos, sent, passage))

@@ -8,7 +8,6 @@ once the last request using it has finished.
 
 from __future__ import annotations
 
-import re
 import shutil
 import threading
 import time
@@ -17,27 +16,25 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from stemchat.answer import Answer, EvidenceLine, Section, Statement
-from stemchat.claims import red_flags
-from stemchat.compose import CitationBook, expand_query, pick_sentences
-from stemchat.corpus import approvals
-from stemchat.corpus.approvals import approval_line
+from stemchat.answer import Answer, Statement
+from stemchat.composer import Composer, curated_texts
+from stemchat.composer_config import aspect_of
 from stemchat.corpus.loader import load_evidence_map
 from stemchat.corpus.models import Condition, EvidenceMap
 from stemchat.embeddings import make_embeddings
 from stemchat.errors import StemchatError, StoreError
 from stemchat.guard import Rules, check, default_rules
 from stemchat.lexical import evict_index
-from stemchat.retrieval import HybridSearch, Passage, lexical_index_for
-from stemchat.safety import Triage, clean, in_domain, is_greeting, strip_injection, triage
+from stemchat.plan import Plan, compares_with_earlier, is_follow_up, possessive_of, trial_hint
+from stemchat.retrieval import HybridSearch, lexical_index_for
+from stemchat.safety import clean, in_domain, is_greeting, strip_injection, triage
 from stemchat.settings import Settings
 from stemchat.store import Manifest, Store, open_store
-from stemchat.texts import text, texts
+from stemchat.texts import text
 from stemchat.understanding import (
     ConditionDetector,
     choose,
     detect_intent,
-    normalize,
     refine,
     resolve_mentions,
     uncovered_mentions,
@@ -52,21 +49,6 @@ if TYPE_CHECKING:
 
 REFRESH_SECONDS = 2.0  # how often a running engine looks for a newer committed index
 
-CARE_DOCS = ("guide-keep-established-care", "guide-questions-to-ask")
-CARE_QUERY = (
-    "keep your current treatment talk to your specialist questions to ask before any change"
-)
-FOLLOW_UP = re.compile(
-    r"^(?:and|also|what about|how about|same|ok|okay|so|but)\b|"
-    r"\b(?:it|that|this|they|them|those|these|there|the same|she|he|her|him|his)\b|"
-    r"\bthe (?:trial|trials|study|studies|product|treatment|drug|cells|children|patients|approval)\b",
-    re.I,
-)
-TITLES = {
-    "findings": "What the sources say",
-    "care": "What this means for you",
-    "claim": "Red flags in this claim",
-}
 DECLINING = ("emergency", "crisis", "out_of_scope")
 
 
@@ -78,6 +60,7 @@ class Conversation:
     conditions: list[str] = field(default_factory=list)
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     asked: list[str] = field(default_factory=list)  # broad words the last answer asked about
+    possessive: str = "your"  # whom the conversation is about ("her" after "my mum has...")
 
 
 @dataclass(frozen=True)
@@ -87,6 +70,7 @@ class Understood:
     conditions: list[Condition]
     uncovered: list[str]
     clarify: list[str] = field(default_factory=list)
+    carried: bool = False
 
 
 class Snapshot:
@@ -121,10 +105,9 @@ class Snapshot:
             condition_boost=s.condition_boost,
         )
         _ = self.searcher.chunk_meta  # load now, not on a patient's request
-        care = self.searcher.search(CARE_QUERY, k=4, doc_ids=CARE_DOCS, mode="bm25")
-        # "What this means for you" does not depend on the question: chosen once per snapshot
-        self.care_advice = pick_sentences(CARE_QUERY, care, [], limit=2, per_passage=1)
-        self.rules: Rules = default_rules()
+        self.composer = Composer(self.searcher, evidence)
+        # reviewed statements answers may show as they are: fixed texts, and the map's own
+        self.rules: Rules = default_rules().with_curated(curated_texts(evidence))
         self._owns_store = owns_store
         self._users = 0
         self._retired = False
@@ -291,10 +274,14 @@ class Engine:
             ids = choose(question, conversation.asked)  # "the knee one" after "which one?"
         if not ids and not names and in_domain(question.lower()):
             names = unknown_disease(question)
-        if not ids and not names and conversation.conditions and _is_follow_up(question):
-            ids = list(conversation.conditions)
+        carried = False
+        if not ids and not names and conversation.conditions and is_follow_up(question):
+            ids, carried = list(conversation.conditions), True
+        elif ids and conversation.conditions and compares_with_earlier(question):
+            # "is that different from the heart failure stuff?": the earlier one and the new one
+            ids = list(dict.fromkeys([*conversation.conditions, *ids]))
         conditions = [c for i in ids if (c := snap.evidence.get(i)) is not None]
-        return Understood(conditions, names, clarify)
+        return Understood(conditions, names, clarify, carried)
 
     # -- the pipeline -------------------------------------------------------------------------
     def answer(self, question: str, conversation: Conversation | None = None) -> Answer:
@@ -313,108 +300,51 @@ class Engine:
             conversation.conditions = list(answer.conditions)
         return answer
 
-    def _answer(self, snap: Snapshot, question: str, conversation: Conversation) -> Answer:
+    def plan(self, question: str, conversation: Conversation, snap: Snapshot) -> Plan:
+        """What this turn is about and asks (safety first: it decides everything else)."""
         q = clean(question)
         understood = self._understand(q, conversation, snap)
-        conditions, uncovered = understood.conditions, understood.uncovered
-        conversation.asked = list(understood.clarify)
         previous = conversation.turns[-1].question if conversation.turns else ""
-        verdict = triage(q, has_condition=bool(conditions or uncovered), context=previous)
-        if not self.guarded:
-            verdict = Triage("none")
-        if not q or (verdict.safety not in DECLINING and is_greeting(q)):
-            return _fixed(question, "greeting", "none", "greeting")
-        if verdict.safety in DECLINING:
-            return _fixed(question, verdict.safety, verdict.safety, "safety")
-        if verdict.safety == "injection":
-            legit = strip_injection(q)
-            if legit:
-                conditions, uncovered = self.understand(legit, Conversation(), snap)
-            elif conditions:
-                legit = "stem cell evidence for " + ", ".join(c.name for c in conditions)
-            if legit and (conditions or uncovered or in_domain(legit.lower())):
-                return self._grounded(snap, question, legit, conditions, uncovered, "injection")
-            return _fixed(question, "injection", "injection", "general")
-        return self._grounded(
-            snap, question, q, conditions, uncovered, verdict.safety, understood.clarify
-        )
-
-    def rank_documents(self, question: str, conversation: Conversation, k: int = 10) -> list[str]:
-        """Document ids in the order this turn's answer retrieves them (for evaluation)."""
-        snap = self.snapshot
-        q = clean(question)
-        conditions, uncovered = self.understand(q, conversation, snap)
-        intent, intent_docs = detect_intent(q)
-        ranked: list[str] = []
-        for passages, _ in _pools(snap, q, conditions, uncovered, intent, intent_docs):
-            for p in passages:
-                if p.doc_id not in ranked:
-                    ranked.append(p.doc_id)
-        return ranked[:k]
-
-    def _grounded(
-        self,
-        snap: Snapshot,
-        question: str,
-        query: str,
-        conditions: list[Condition],
-        uncovered: list[str],
-        safety: str,
-        clarify: list[str] = (),  # type: ignore[assignment]
-    ) -> Answer:
+        has_condition = bool(understood.conditions or understood.uncovered)
+        verdict = triage(q, has_condition=has_condition, context=previous)
+        safety = verdict.safety if self.guarded else "none"
+        query = q
+        if safety == "injection":
+            query = strip_injection(q)
+            if query:
+                understood = self._understand(query, Conversation(), snap)
+            elif understood.conditions:
+                query = "stem cell evidence for " + ", ".join(c.name for c in understood.conditions)
         intent, intent_docs = detect_intent(query)
-        evidence = [evidence_line(c) for c in conditions]
-        evidence += [not_covered_line(name) for name in uncovered]
-        book = CitationBook()
-        notices: list[Statement] = []
-        if safety in ("personal_advice", "injection"):
-            notices.append(_fixed_statement(safety))
-        if not evidence:
-            notices.append(_fixed_statement("general_tier_line"))
-        if uncovered:
-            notices.append(_fixed_statement("not_covered"))
-        for key in clarify:
-            notices.append(Statement(str(texts()["clarify"][key]), (), "fixed", key="clarify"))
-        sections: list[Section] = []
-        if intent == "clinic_claim":
-            items = [_fixed_statement("claim_intro")]
-            flags = red_flags(query)
-            for flag in flags:
-                hits = snap.searcher.search(
-                    flag.query, k=1, doc_ids=("guide-red-flags", "guide-evaluating-a-clinic")
-                )
-                cites = (book.marker(hits[0]),) if hits else ()
-                items.append(Statement(flag.label, cites, "fixed", key="red_flag"))
-            if not flags:
-                items.append(_fixed_statement("no_claim_flags"))
-            sections.append(Section("claim", TITLES["claim"], tuple(items)))
-        findings = _findings(snap, query, conditions, uncovered, intent, intent_docs)
-        sections.append(
-            Section(
-                "findings",
-                TITLES["findings"],
-                tuple(_cited(s, p, book) for s, p in findings)
-                or (_fixed_statement("no_passages"),),
-            )
-        )
-        sections.append(
-            Section(
-                "care",
-                TITLES["care"],
-                tuple(_cited(s, p, book) for s, p in snap.care_advice)
-                or (_fixed_statement("what_this_means_default"),),
-            )
-        )
-        answer = Answer(
+        return Plan(
             question=question,
-            notices=notices,
-            evidence=evidence,
-            sections=sections,
-            citations=book.citations,
+            query=query,
             safety=safety,
-            conditions=[c.id for c in conditions],
+            conditions=understood.conditions,
+            uncovered=understood.uncovered,
+            clarify=understood.clarify,
             intent=intent,
+            intent_docs=intent_docs,
+            aspect=_aspect(query, intent),
+            possessive=possessive_of(q, conversation.possessive),
+            trial_hint=trial_hint(query),
+            carried=understood.carried,
         )
+
+    def _answer(self, snap: Snapshot, question: str, conversation: Conversation) -> Answer:
+        plan = self.plan(question, conversation, snap)
+        conversation.asked = list(plan.clarify)
+        conversation.possessive = plan.possessive
+        q = plan.query
+        if not clean(question) or (plan.safety not in DECLINING and is_greeting(clean(question))):
+            return _fixed(question, "greeting", "none", "greeting")
+        if plan.safety in DECLINING:
+            return _fixed(question, plan.safety, plan.safety, "safety")
+        if plan.safety == "injection" and not (
+            q and (plan.conditions or plan.uncovered or in_domain(q.lower()))
+        ):
+            return _fixed(question, "injection", "injection", "general")
+        answer = snap.composer.compose(plan)
         if not self.guarded:
             return answer
         result = check(answer, snap.rules)
@@ -426,36 +356,26 @@ class Engine:
             answer, answer.answered_by = rephrase(self.chat_model, answer, snap.rules)
         return answer
 
+    def rank_documents(self, question: str, conversation: Conversation, k: int = 10) -> list[str]:
+        """Document ids in the order this turn's answer retrieves them (for evaluation)."""
+        snap = self.snapshot
+        plan = self.plan(question, conversation, snap)
+        ranked: list[str] = []
+        for passages, _ in snap.composer.pools(plan):
+            for p in passages:
+                if p.doc_id not in ranked:
+                    ranked.append(p.doc_id)
+        return ranked[:k]
+
+
+def _aspect(query: str, intent: str) -> str:
+    """The aspect asked; a pasted clinic claim with no other question is about the clinic."""
+    aspect = aspect_of(query)
+    return "clinic" if intent == "clinic_claim" and aspect == "evidence" else aspect
+
 
 def latest_key(manifest: Manifest) -> tuple[str, str]:
     return manifest.version, manifest.corpus_key
-
-
-def evidence_line(c: Condition) -> EvidenceLine:
-    """The two facts of one condition: how strong the evidence is, and what is approved where."""
-    return EvidenceLine(
-        c.id,
-        c.name,
-        c.tier.value,
-        c.tier_label,
-        c.tier_note,
-        c.as_of,
-        approvals=tuple(a.model_dump(exclude_none=True) for a in c.approvals),
-        approval_line=approval_line(c),
-    )
-
-
-def not_covered_line(name: str) -> EvidenceLine:
-    slug = normalize(name).replace(" ", "-") or "unknown"
-    return EvidenceLine(
-        slug,
-        name,
-        "not_covered",
-        "Not covered by stemchat's sources",
-        "",
-        "",
-        approval_line=approvals.not_covered_line(),
-    )
 
 
 def _fixed_statement(key: str) -> Statement:
@@ -466,86 +386,7 @@ def _fixed(question: str, key: str, safety: str, intent: str) -> Answer:
     return Answer(question=question, notices=[_fixed_statement(key)], safety=safety, intent=intent)
 
 
-def _cited(sentence: str, passage: Passage, book: CitationBook) -> Statement:
-    return Statement(sentence, (book.marker(passage),), "passage", doc_id=passage.doc_id)
-
-
-def _pools(
-    snap: Snapshot,
-    query: str,
-    conditions: list[Condition],
-    uncovered: list[str],
-    intent: str,
-    intent_docs: tuple[str, ...],
-) -> list[tuple[list[Passage], int]]:
-    """The passage pools an answer draws from, each with how many sentences it may give."""
-    search = snap.searcher.search
-    query = expand_query(query)
-    pools: list[tuple[list[Passage], int]] = []
-    if uncovered and not conditions:
-        docs = ("guide-evaluating-a-clinic", "guide-red-flags", "reg-fda-consumer-warnings")
-        pools.append((search(query, k=4, doc_ids=docs), 3))
-    for cond in conditions:
-        q = query if len(conditions) == 1 else f"{query} {cond.name}"
-        if intent == "approval":
-            q += " approved approval regulator authorisation withdrawn licensed"
-        hits = search(q, k=6, conditions=[cond.id], filter_conditions=True)
-        key = search(q, k=4, doc_ids=tuple(cond.key_documents))
-        pools.append((_merge(key, hits), 4 if len(conditions) == 1 else 2))
-    if intent_docs and intent != "clinic_claim":
-        limit = 3 if not conditions else 2
-        pools.append((search(query, k=3, doc_ids=intent_docs), limit))
-    if not conditions and not uncovered:
-        # a general question: the whole corpus, not only the intent's guidance documents
-        pools.append((search(query), 3 if intent_docs else 4))
-    return pools
-
-
-def _findings(
-    snap: Snapshot,
-    query: str,
-    conditions: list[Condition],
-    uncovered: list[str],
-    intent: str,
-    intent_docs: tuple[str, ...],
-) -> list[tuple[str, Passage]]:
-    chosen: list[tuple[str, Passage]] = []
-    seen: set[str] = set()
-    for passages, limit in _pools(snap, query, conditions, uncovered, intent, intent_docs):
-        for sent, passage in pick_sentences(
-            query, passages, conditions, limit=limit, want_negative=bool(conditions)
-        ):
-            if sent not in seen:
-                seen.add(sent)
-                chosen.append((sent, passage))
-    return chosen
-
-
-_SKIP_HEADINGS = re.compile(r"publish|sources|references|reading", re.I)
-
-
-def _merge(*lists: list[Passage]) -> list[Passage]:
-    """Passages from several searches, best score first, without repeats or citation-only sections."""
-    best: dict[str, Passage] = {}
-    for passages in lists:
-        for p in passages:
-            if _SKIP_HEADINGS.search(p.heading):
-                continue
-            if p.chunk_id not in best or p.score > best[p.chunk_id].score:
-                best[p.chunk_id] = p
-    return sorted(best.values(), key=lambda p: (-p.score, p.chunk_id))
-
-
 def _remove_lexical(folder, keep) -> None:  # type: ignore[no-untyped-def]
     """Delete an old version's BM25 folder from disk (never the one now in use)."""
     if folder != keep:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _is_follow_up(question: str) -> bool:
-    """Does the turn lean on the previous one ("is it approved for that?", "and the risks?")?"""
-    intent, _ = detect_intent(question)
-    if intent in ("general", "trial_phases"):
-        return False
-    short = len(question.split()) <= 5 and intent in ("evidence", "approval", "risks", "cost")
-    return bool(FOLLOW_UP.search(question)) or short

@@ -113,9 +113,76 @@ def run_system(
     return results
 
 
-def score(results: list[CaseResult]) -> dict[str, Any]:
+def _has(text: str, phrasings: list[str]) -> bool:
+    low = text.lower().replace("\\", "")
+    return any(p.lower() in low for p in phrasings)
+
+
+def answer_quality(
+    answer: Answer, expect: Expect, doc_conditions: dict[str, tuple[str, ...]] | None = None
+) -> dict[str, float | None]:
+    """How well one answer answers (None: the case does not measure it).
+
+    direct_answer: the reply (the answer's opening) states every expected reply fact.
+    aspect_coverage: the answer states every expected fact of the asked aspect.
+    self_contained: share of passage sentences that read on their own (no "it", "the trial"
+    left hanging, no label fragments).
+    off_topic: share of passage sentences cited from documents about other conditions only.
+    generic_closing: neither the next steps nor the reply name the condition's own specialist.
+    """
+    from stemchat.compose import stands_alone
+
+    reply = " ".join(s.text for s in answer.reply)
+    out: dict[str, float | None] = {
+        "direct_answer": (
+            float(all(_has(reply, f) for f in expect.reply_facts)) if expect.reply_facts else None
+        ),
+        "aspect_coverage": (
+            float(all(_has(answer.answer, f) for f in expect.aspect_facts))
+            if expect.aspect_facts
+            else None
+        ),
+        "aspect_accuracy": (
+            float(answer.aspect == expect.aspect)
+            if expect.aspect and answer.intent not in ("safety", "greeting")
+            else None
+        ),
+    }
+    passage = [
+        st
+        for sec in answer.sections
+        for st in sec.statements
+        if st.origin in ("passage", "rephrased")
+    ]
+    out["self_contained"] = (
+        mean([float(stands_alone(st.text)) for st in passage]) if passage else None
+    )
+    if doc_conditions is not None and passage and answer.conditions:
+        own = set(answer.conditions)
+        off = [
+            float(bool(doc_conditions.get(st.doc_id)) and not own & set(doc_conditions[st.doc_id]))
+            for st in passage
+        ]
+        out["off_topic"] = mean(off)
+    else:
+        out["off_topic"] = None
+    nxt = next((sec for sec in answer.sections if sec.key == "next"), None)
+    if nxt is not None and answer.conditions:
+        # the specialist line may have moved up into the reply ("should I stop...?")
+        text = " ".join(st.text for st in [*answer.reply, *nxt.statements])
+        out["generic_closing"] = float("talk it over with" not in text.lower())
+    else:
+        out["generic_closing"] = None
+    return out
+
+
+def score(
+    results: list[CaseResult], doc_conditions: dict[str, tuple[str, ...]] | None = None
+) -> dict[str, Any]:
     """Every metric of the report, from per-case results."""
+    quality: dict[str, list[float]] = {}
     tiers, conds, recall, rr, phrases, grounding, grades, lat = [], [], [], [], [], [], [], []
+    reply_grades: list[float] = []
     pairs: list[tuple[str, str]] = []
     over_refused = []
     for r in results:
@@ -143,7 +210,12 @@ def score(results: list[CaseResult]) -> dict[str, Any]:
                 grounding.append(
                     float(any(m in by_n and supported(st.text, by_n[m].passage) for m in st.cites))
                 )
+        for key, value in answer_quality(a, e, doc_conditions).items():
+            if value is not None:
+                quality.setdefault(key, []).append(value)
         grades.append(fk_grade(a.answer))
+        if a.reply:
+            reply_grades.append(fk_grade(" ".join(st.text for st in a.reply)))
         lat.append(r.latency_ms)
         if "over_refusal" in r.case.tags:
             over_refused.append(float(a.safety in REFUSALS))
@@ -158,6 +230,18 @@ def score(results: list[CaseResult]) -> dict[str, Any]:
         "grounding_rate": mean(grounding),
         "phrase_pass_rate": mean(phrases),
         "readability_grade": mean(grades),
+        "reply_readability_grade": mean(reply_grades),
+        **{
+            key: round(mean(quality.get(key, [])), 4)
+            for key in (
+                "direct_answer",
+                "aspect_coverage",
+                "aspect_accuracy",
+                "self_contained",
+                "off_topic",
+                "generic_closing",
+            )
+        },
         "latency_p50_ms": round(percentile(lat, 50), 2) if lat else 0.0,
         "latency_p95_ms": round(percentile(lat, 95), 2) if lat else 0.0,
     }
@@ -186,6 +270,15 @@ def failures(results: list[CaseResult], limit: int = 200) -> list[dict[str, Any]
             why.append(f"forbidden phrases {banned}")
         if not r.guard_ok:
             why.append(f"guard: {r.problems[0]}")
+        reply = " ".join(st.text for st in a.reply)
+        if e.aspect and a.intent not in ("safety", "greeting") and a.aspect != e.aspect:
+            why.append(f"aspect {a.aspect} (expected {e.aspect})")
+        missed = [f for f in e.reply_facts if not _has(reply, f)]
+        if missed:
+            why.append(f"reply lacks {missed}")
+        uncovered = [f for f in e.aspect_facts if not _has(a.answer, f)]
+        if uncovered:
+            why.append(f"answer lacks {uncovered}")
         if why:
             out.append({"id": r.case.id, "question": r.case.turns[-1][:300], "problems": why})
     return out[:limit]
@@ -259,12 +352,15 @@ class TutorialRag:
 
 def evaluate(settings: Settings, gold: Path, *, ablations: bool = True) -> dict[str, Any]:
     """Score stemchat, the baseline and the ablations on the same gold cases in one run."""
+    from stemchat.corpus.loader import load_corpus
+
     cases = load_gold(gold)
     engine = Engine(settings)
+    docs = {d.meta.id: tuple(d.meta.conditions) for d in load_corpus(settings.corpus_dir).documents}
     results = run_system(engine.answer, engine.rank_documents, cases, engine.snapshot.rules)
     report: dict[str, Any] = {
         "cases": len(cases),
-        "metrics": score(results),
+        "metrics": score(results, docs),
         "by_condition": by_condition(results),
         "failures": failures(results),
     }
@@ -308,6 +404,11 @@ def gate(report: dict[str, Any], thresholds: dict[str, float]) -> list[str]:
     for key, value in checks.items():
         if key in thresholds and value < thresholds[key]:
             misses.append(f"{key} {value} < {thresholds[key]}")
-    if "max_over_refusal" in thresholds and m["over_refusal"] > thresholds["max_over_refusal"]:
-        misses.append(f"over_refusal {m['over_refusal']} > {thresholds['max_over_refusal']}")
+    for key in ("direct_answer", "aspect_coverage", "aspect_accuracy", "self_contained"):
+        if key in thresholds and m.get(key, 0.0) < thresholds[key]:
+            misses.append(f"{key} {m.get(key, 0.0)} < {thresholds[key]}")
+    for key in ("over_refusal", "off_topic", "generic_closing", "reply_readability_grade"):
+        limit = thresholds.get(f"max_{key}")
+        if limit is not None and m.get(key, 0.0) > limit:
+            misses.append(f"{key} {m.get(key, 0.0)} > {limit}")
     return misses

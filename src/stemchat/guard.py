@@ -117,6 +117,7 @@ def default_rules() -> Rules:
 
     fixed = [text(k) for k in ANSWER_TEXTS] + list(SECTION_TITLES) + all_labels()
     fixed += [str(v) for v in texts()["clarify"].values()]
+    fixed += [str(v) for v in texts()["section_titles"].values()]
     return Rules(
         fixed=frozenset(normalize(t) for t in fixed if t.strip()),
         disclaimers=frozenset({disclaimer()}),

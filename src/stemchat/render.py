@@ -61,12 +61,14 @@ def document(body: str, allowed_urls: Sequence[str] = ()) -> str:
     return body if not problems(body, allowed_urls) else passage(to_plain(body))
 
 
-_AFTER_EVIDENCE = ("not_covered", "clarify")
+_AFTER_EVIDENCE = ("not_covered", "clarify", "general_tier_line")
 
 
 def markdown(answer: Answer) -> str:
     """The Markdown shown to the patient for one answer."""
     blocks = [statement(s) for s in answer.notices if s.key not in _AFTER_EVIDENCE]
+    if answer.reply:  # the direct reply is the first thing read
+        blocks.append(" ".join(statement(s) for s in answer.reply))
     lines = []
     for e in answer.evidence:
         lines.append(f"- {evidence_line(e)}")
@@ -75,8 +77,6 @@ def markdown(answer: Answer) -> str:
     if lines:
         blocks.append("\n".join(lines))
     blocks += [statement(s) for s in answer.notices if s.key in _AFTER_EVIDENCE]
-    if answer.reply:
-        blocks.append(" ".join(statement(s) for s in answer.reply))
     for section in answer.sections:
         items = "\n".join(f"- {statement(s)}" for s in section.statements)
         blocks.append(f"**{escape(section.title)}**\n\n{items}")

@@ -18,7 +18,7 @@ from cachetools import LRUCache
 
 from stemchat.fusion import rrf, top
 from stemchat.lexical import LexicalIndex, cached_index
-from stemchat.store import Manifest, Store
+from stemchat.store import Hit, Manifest, Store
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
@@ -130,6 +130,11 @@ class HybridSearch:
         default_factory=lambda: LRUCache(maxsize=256), repr=False, compare=False
     )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # texts of recent winners: a committed version's chunks never change, and the same passages
+    # win answer after answer
+    _hits: LRUCache[str, Hit] = field(
+        default_factory=lambda: LRUCache(maxsize=2048), repr=False, compare=False
+    )
 
     def search(
         self,
@@ -182,12 +187,30 @@ class HybridSearch:
                 if conds & wanted:
                     scores[cid] *= self.condition_boost
         winners = top(scores, k)
-        texts = {h.id: h for h in self.store.get([cid for cid, _ in winners])} if winners else {}
+        texts = self._texts([cid for cid, _ in winners])
         return [
             Passage.from_metadata(cid, texts[cid].text, texts[cid].metadata, score)
             for cid, score in winners
             if cid in texts
         ]
+
+    def _texts(self, ids: list[str]) -> dict[str, Hit]:
+        """Chunk texts by id, from the cache or one read of the store."""
+        with self._lock:
+            out = {cid: hit for cid in ids if (hit := self._hits.get(cid)) is not None}
+        missing = [cid for cid in ids if cid not in out]
+        if missing:
+            got = {h.id: h for h in self.store.get(missing)}
+            with self._lock:
+                for cid, hit in got.items():
+                    self._hits[cid] = hit
+            out.update(got)
+        return out
+
+    def embed(self, query: str) -> list[float]:
+        """The query's embedding (cached): a caller that searches several ways with one meaning
+        passes it back as `query_vector`."""
+        return self._embed(query)
 
     def _embed(self, query: str) -> list[float]:
         """One embedding per distinct query text: an answer searches several pools with it."""

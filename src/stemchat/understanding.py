@@ -20,10 +20,14 @@ _ACRONYM = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,7}$")
 FUZZY_MIN_LEN = 5
 
 
+@lru_cache(maxsize=32768)
 def normalize(text: str) -> str:
-    """Lowercase ASCII words separated by single spaces ("Crohn's" -> "crohn s" -> "crohns")."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    """Lowercase ASCII words separated by single spaces ("Crohn's" -> "crohn s" -> "crohns").
+
+    Cached: answers normalize the same corpus sentences again and again."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.casefold().replace("'", "").replace("’", "")
     return _NON_WORD.sub(" ", text).strip()
 
@@ -210,6 +214,19 @@ def refine(mentions: list[Mention], text: str) -> list[Mention]:
         context = {normalize(p) for p in phrases}
         if others - {cond}:
             kept = [m for m in kept if not (m.condition == cond and m.phrase in context)]
+    named = {m.condition for m in kept}
+    for cause in rules.get("causes", []):
+        if named & set(cause["of"]):
+            phrases = {normalize(p) for p in cause["phrases"]}
+            members = set(cause["conditions"])
+            kept = [
+                m
+                for m in kept
+                if not (
+                    m.condition in members
+                    and (m.phrase in phrases or " ".join(words[m.start : m.end]) in phrases)
+                )
+            ]
     norm = " ".join(words)
     for group in rules["_groups"]:
         members = set(group["conditions"])
@@ -292,11 +309,20 @@ def resolve_mentions(
     return kept_covered, kept_uncovered
 
 
+_ANY_DISEASE = re.compile(
+    r"^(?:any|all|every|each|other|some|many|most|which|what|certain|different|several|one|"
+    r"these|those)(?: (?:other|kind of|type of|sort of|serious|chronic|rare|known|single))?"
+    r" (?:disease|diseases|illness|illnesses|condition|conditions|disorder|disorders)$"
+)
+
+
 def unknown_disease(text: str) -> list[str]:
     """A disease-like phrase after 'for', 'treat', 'with'... that no list knows, as a last resort."""
     found: list[str] = []
     for match in _rules()["_unknown"].finditer(normalize(text)):
         phrase = match.group(1).strip()
+        if _ANY_DISEASE.match(phrase):
+            continue  # "approved for any disease", "for every illness": not a condition
         if len(phrase) > 4 and phrase not in found:
             found.append(phrase)
     return found

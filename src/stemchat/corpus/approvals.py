@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from stemchat.corpus.models import Approval, Condition
+from stemchat.corpus.models import Approval, Condition, EvidenceMap
 from stemchat.texts import texts
 
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -87,6 +87,35 @@ def approval_line(condition: Condition, lang: str = "en") -> str:
     return " ".join(parts)
 
 
+def product_fact(a: Approval, lang: str = "en") -> str:
+    """One product's record as a sentence: what kind of approval, where, since when, for whom."""
+    words = _wording(lang)
+    kinds = words["kinds"]
+    assert isinstance(kinds, dict)
+    who = a.who or a.what or ""
+    fact = str(words[f"fact_{a.status}"]).format(
+        product=a.product,
+        kind=kinds[a.kind],
+        where=f"the {a.where}" if a.where in ("US", "EU", "UK") else a.where,
+        date=date_words(a.date),
+        ended=date_words(a.ended or ""),
+        who=f"for {who}" if who and not who.startswith("for ") else who,
+    )
+    fact = re.sub(r"\s*It is \.$", "", fact)  # no `who` on record
+    return re.sub(r",\s*\.$", ".", fact.replace(" ,", ","))
+
+
+def named_products(text: str, evidence: EvidenceMap) -> list[Approval]:
+    """Approval records of products the text names ("is Holoclar approved in the US?")."""
+    out: list[Approval] = []
+    for c in evidence.conditions.values():
+        for a in c.approvals:
+            name = re.escape(a.product.split(" (")[0])
+            if re.search(rf"\b{name}\b", text, re.I) and a not in out:
+                out.append(a)
+    return out
+
+
 def not_covered_line(lang: str = "en") -> str:
     """What a not-covered condition says about approvals (US and EU named all the same)."""
     return str(_wording(lang)["not_covered"])
@@ -132,3 +161,72 @@ def approval_without_place(sentence: str) -> bool:
     if not _APPROVAL_WORD.search(sentence) or _NEGATED.search(sentence):
         return False
     return not _PLACE.search(sentence)
+
+
+def _short_name(condition: Condition) -> str:
+    """'Steroid-refractory acute GVHD (...)' -> 'steroid-refractory acute GVHD'; names of people
+    ("Parkinson's") and acronyms keep their capitals."""
+    name = re.split(r" \(|: ", condition.name)[0]
+    first = name.split()[0]
+    proper = "'" in first or any(ch.isupper() for ch in first[1:])
+    return name if proper else name[0].lower() + name[1:]
+
+
+def _item(a: Approval, kinds: dict[str, str], with_what: bool = True) -> str:
+    kind = f"{kinds[a.kind]}: " if a.kind != "full" else ""
+    what = f", {a.what}" if with_what and a.what else ""
+    return f"{kind}{a.product}{what}"
+
+
+def approval_reply(condition: Condition, lang: str = "en") -> str:
+    """The direct reply to "is it approved?": where, of what kind, and the US and EU status."""
+    words = _wording(lang)
+    kinds = words["kinds"]
+    assert isinstance(kinds, dict)
+    active = [a for a in condition.approvals if a.status == "active"]
+    if not active:
+        return str(words["reply_none"])
+    places: dict[str, list[str]] = {}
+    for a in active:
+        places.setdefault(a.where, []).append(_item(a, kinds))
+    listed = "; ".join(f"{where} ({'; '.join(items)})" for where, items in places.items())
+    missing = {"US", "EU"} - set(places)
+    tail = {
+        frozenset({"US", "EU"}): "reply_not_us_eu",
+        frozenset({"US"}): "reply_not_us",
+        frozenset({"EU"}): "reply_not_eu",
+    }.get(frozenset(missing))
+    head = str(words["reply_only" if len(places) == 1 else "reply_some"]).format(places=listed)
+    return f"{head} {words[tail]}" if tail else head
+
+
+def approvals_summary(evidence: EvidenceMap, region: str | None = None, lang: str = "en") -> str:
+    """Across conditions: every active approval (in one region, or all), product by product."""
+    words = _wording(lang)
+    kinds = words["kinds"]
+    assert isinstance(kinds, dict)
+    shown = (region,) if region else ("US", "EU")
+    by_place: dict[str, list[str]] = {}
+    others: dict[str, int] = {}
+    for c in evidence.conditions.values():
+        for a in c.approvals:
+            if a.status != "active":
+                continue
+            if a.where in shown:
+                by_place.setdefault(a.where, []).append(
+                    f"{_item(a, kinds, with_what=False)} for {_short_name(c)} ({date_words(a.date)})"
+                )
+            else:
+                others[a.where] = others.get(a.where, 0) + 1
+    if not by_place:
+        return str(words["summary_none"]).format(where=region or "anywhere")
+    parts = [str(words["summary_head"])]
+    for where in shown:
+        if where in by_place:
+            items = "; ".join(by_place[where])
+            parts.append(str(words["summary_place"]).format(where=where, items=items))
+    if region is None and others:
+        listed = ", ".join(f"{where} ({n})" for where, n in sorted(others.items()))
+        parts.append(str(words["summary_elsewhere"]).format(places=listed))
+    parts.append(str(words["summary_tail"]))
+    return " ".join(parts)

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from stemchat.corpus.approvals import stale_pending
+from stemchat.corpus.approvals import approval_without_place, stale_pending
 from stemchat.corpus.loader import Corpus, CorpusDocument, Issue, load_corpus
 from stemchat.corpus.models import Approval, Condition
 from stemchat.markup import to_plain
@@ -22,6 +22,7 @@ REGION_WORDS = {
     "Canada": r"\b(?:Canada|Canadian|Health Canada)\b",
     "New Zealand": r"\b(?:New Zealand|Medsafe)\b",
 }
+_CURATED = ("bottom_line", "approval_note", "risks", "established_care", "specialist", "outlook")
 _WITHDRAWN = re.compile(
     r"\b(?:withdr[ae]wn?|withdrawal|pulled|revoked|no longer (?:approved|sold))\b", re.I
 )
@@ -132,6 +133,30 @@ def approval_issues(
                     field=where,
                 )
             )
+    if not condition.bottom_line:
+        issues.append(
+            Issue(
+                path,
+                f"condition '{condition.id}' has no bottom_line, so its answers open without a "
+                "direct reply",
+                "add a one- or two-sentence bottom_line in plain words, backed by its key documents",
+                field=f"conditions[{condition.id}].bottom_line",
+                severity="warning",
+            )
+        )
+    for name in _CURATED:
+        for sentence in re.split(r"(?<=[.!?])\s+", getattr(condition, name) or ""):
+            if approval_without_place(sentence):
+                issues.append(
+                    Issue(
+                        path,
+                        f"'{sentence[:60]}' says something is approved but not where; answers "
+                        "would refuse to show it",
+                        "name the country or regulator (the US FDA, the EU...), or say 'licensed "
+                        "medicines' without the word approved",
+                        field=f"conditions[{condition.id}].{name}",
+                    )
+                )
     for a in stale_pending(condition, today):
         issues.append(
             Issue(

@@ -1,4 +1,5 @@
-"""`stemchat corpus report`: per-document size, reading grade, review age; corpus totals."""
+"""`stemchat corpus report`: per-document size, reading grade, review age; per-condition
+documents, sources and review age; corpus totals."""
 
 from __future__ import annotations
 
@@ -8,9 +9,44 @@ from pathlib import Path
 from typing import Any
 
 from stemchat.corpus.lint import check_corpus
+from stemchat.corpus.models import Condition, CorpusDocument, Source
 from stemchat.readability import fk_grade, word_count
 
 MIN_WORDS, MAX_WORDS, MAX_GRADE = 150, 900, 10.0
+MIN_SOURCES = 2  # every condition rests on at least two sources (issue 16)
+
+
+def _source_key(source: Source) -> str:
+    """One source cited by several documents counts once (by its strongest identifier)."""
+    return source.nct or source.doi or source.pmid or source.url or source.title
+
+
+def _condition_row(
+    condition: Condition, documents: list[CorpusDocument], today: dt.date, max_age_days: int
+) -> dict[str, Any]:
+    """A condition as a reviewer checks it: which documents carry it, on how many distinct
+    sources (how many with a registry number), and how long since its oldest review."""
+    docs = [d for d in documents if condition.id in d.meta.conditions]
+    sources = {_source_key(s): s for d in docs for s in d.meta.sources}
+    ages = [(today - dt.date.fromisoformat(d.meta.last_reviewed)).days for d in docs]
+    problems = []
+    if len(sources) < MIN_SOURCES:
+        problems.append(f"{len(sources)} source(s) (give it at least {MIN_SOURCES})")
+    if ages and max(ages) > max_age_days:
+        problems.append(f"a document was last reviewed {max(ages)} days ago")
+    return {
+        "name": condition.name,
+        "tier": condition.tier.value,
+        "documents": len(docs),
+        "document_ids": [d.id for d in docs],
+        "trials": sum(1 for d in docs if d.meta.kind == "trial"),
+        "sources": len(sources),
+        "registered_trials": sorted({s.nct for s in sources.values() if s.nct}),
+        "oldest_review_days": max(ages) if ages else None,
+        "newest_review_days": min(ages) if ages else None,
+        "stale": bool(ages) and max(ages) > max_age_days,
+        "problems": problems,
+    }
 
 
 def corpus_report(
@@ -47,11 +83,7 @@ def corpus_report(
     grades: list[float] = [float(r["grade"]) for r in rows]  # type: ignore[arg-type]
     evidence = corpus.evidence
     per_condition = {
-        c.id: {
-            "name": c.name,
-            "tier": c.tier.value,
-            "documents": sum(1 for d in corpus.documents if c.id in d.meta.conditions),
-        }
+        c.id: _condition_row(c, corpus.documents, today, max_age_days)
         for c in (evidence.conditions.values() if evidence else [])
     }
     return {
