@@ -9,7 +9,7 @@ import pytest
 
 from stemchat.answer import Answer, Section, Statement
 from stemchat.compose import stands_alone
-from stemchat.composer_config import aspect_of
+from stemchat.composer_config import aspect_of, aspects_of
 from stemchat.corpus.approvals import product_fact
 from stemchat.engine import Conversation
 from stemchat.evaluation import Expect, answer_quality
@@ -54,6 +54,13 @@ def body_sentences(a: Answer) -> list[Statement]:
         ("what happened with jCell? I thought the phase 2 results were good", "evidence"),
         ("is there any real trial showing stem cells help frailty?", "evidence"),
         ("do stem cell injections for ED work, or do they just mask it instead?", "evidence"),
+        ("how do we get her into a trial", "trial"),
+        ("any stem cell trials i could join?", "trial"),
+        ("what trials are recruiting for heart failure", "trial"),
+        ("what are the dangers", "risks"),
+        ("how long is recovery after a myeloma transplant", "evidence"),
+        ("my mum wants a $30k clinic for her parkinsons. should i stop her", "worth"),
+        ("any trials show it works for knee?", "evidence"),
     ],
 )
 def test_the_asked_aspect_is_read(question: str, aspect: str) -> None:
@@ -208,3 +215,74 @@ def test_answer_quality_measures_what_it_says() -> None:
     assert q["off_topic"] == 0.5  # the MS trial in a lupus answer
     assert q["generic_closing"] == 1.0  # no specialist named
     assert answer_quality(a, Expect(), docs)["direct_answer"] is None
+
+
+def test_a_two_part_question_answers_both_parts(shipped_engine) -> None:  # type: ignore[no-untyped-def]
+    assert aspects_of("how much would it cost and is it safe?") == ["cost", "risks"]
+    a = ask(
+        shipped_engine, "how much would stem cells cost for my son's cerebral palsy and is it safe"
+    )
+    keys = [sec.key for sec in a.sections]
+    assert a.aspect == "cost" and "cost" in keys and "risks" in keys
+    assert keys.index("cost") < keys.index("risks") < keys.index("next")
+    assert check(a, shipped_engine.snapshot.rules).ok
+
+
+def test_a_product_with_no_approval_record_is_not_read_as_approved(shipped_engine) -> None:  # type: ignore[no-untyped-def]
+    a = ask(shipped_engine, "Is NurOwn approved?")
+    opening = a.reply[0].text
+    assert "NurOwn" in opening and "withdrawn" in opening
+    assert not opening.startswith("Only in one country")
+    # another condition's product never appears in a shared document's sentences
+    assert not any("Alofisel" in s.text for s in body_sentences(a))
+    texts = [s.text for s in body_sentences(a)]
+    assert len(texts) == len({t.split(":")[-1].strip().lower() for t in texts})
+
+
+def test_several_conditions_each_reply_names_its_condition(shipped_engine) -> None:  # type: ignore[no-untyped-def]
+    a = ask(shipped_engine, "chronic gvhd - is ryoncil approved for it")
+    reply = reply_of(a)
+    assert "Chronic graft-versus-host disease: No." in reply
+    assert "not chronic GVHD" in reply  # Ryoncil's own record says what it is for
+
+
+def test_a_withdrawn_approval_is_part_of_the_approval_reply(shipped_engine) -> None:  # type: ignore[no-untyped-def]
+    a = ask(
+        shipped_engine,
+        "my son has a crohns fistula. what is alofisel",
+        "is it still available in europe",
+    )
+    assert "Withdrawn: EU (Alofisel" in reply_of(a)
+    # about her son: no sentence that speaks to the reader as the patient
+    assert not any(re.match(r"(?i)if you\b|your\b", s.text) for s in body_sentences(a))
+
+
+def test_a_risk_answer_keeps_to_the_treatments_own_risks(shipped_engine) -> None:  # type: ignore[no-untyped-def]
+    a = ask(shipped_engine, "hsct for relapsing ms, what are the risks of it")
+    body = " ".join(s.text for s in body_sentences(a))
+    assert "was much lower" not in body  # a benefit told as a lower risk is not a risk
+    assert "Texas" not in body and "Nebraska" not in body  # no clinic-harm padding
+    assert "2 in 100" in reply_of(a)
+    # a risk question about a clinic abroad: the harms seen at clinics are part of its answer
+    clinic = ask(
+        shipped_engine, "what are the risks of knee stem cell shots at a clinic in mexico?"
+    )
+    assert clinic.aspect == "risks"
+    assert any(s.doc_id == "guide-harms-unapproved-clinics" for s in body_sentences(clinic))
+
+
+def test_the_persons_own_condition_leads_an_advert_list(shipped_engine) -> None:  # type: ignore[no-untyped-def]
+    a = ask(
+        shipped_engine,
+        "a facebook ad says their stem cells treat autism, MS, parkinsons and lupus. "
+        "my sister wants to go for her MS. is it real?",
+    )
+    assert a.conditions[0].startswith("ms-")
+    steps = " ".join(s.text for sec in a.sections if sec.key == "next" for s in sec.statements)
+    assert "paediatrician" not in steps and "her" in steps
+
+
+def test_a_general_difference_question_says_what_each_one_is(shipped_engine) -> None:  # type: ignore[no-untyped-def]
+    a = ask(shipped_engine, "difference between exosomes and stem cells")
+    assert any(sec.key == "definition" and sec.statements for sec in a.sections)
+    assert any("exosome" in s.text.lower() for s in body_sentences(a))

@@ -96,13 +96,31 @@ def test_pick_sentences_prefers_overlap_keeps_a_negative_result_and_limits_per_p
 def test_pick_sentences_returns_reading_order_and_no_duplicates() -> None:
     p = passage(
         "First, MESEMS enrolled 144 people with multiple sclerosis across nine countries. "
-        "Second, MESEMS enrolled 144 people with multiple sclerosis across nine countries. "
+        "Second, MESEMS gave cells or a placebo drip in multiple sclerosis, then swapped them. "
         "Third, the main goal about brain scan lesions was not met in MESEMS at all."
     )
     copy = passage(p.text, "other::k::000", "other")  # the same text retrieved twice
     chosen = [s for s, _ in pick_sentences("multiple sclerosis trial goal", [p, copy], [], limit=5)]
     assert len(chosen) == len(set(chosen)) == 3  # each sentence once
     assert [c.split(",")[0] for c in chosen] == ["First", "Second", "Third"]  # reading order
+
+
+def test_two_documents_telling_one_fact_give_it_once() -> None:
+    a = passage("BrainStorm withdrew its application for US approval on 18 October 2023.")
+    b = passage(
+        "BrainStorm withdrew its request for approval on 18 October 2023.", "b::k::000", "b"
+    )
+    c = passage(
+        "NurOwn (US, phase 3): the main goal was a slower decline in ALS.", "c::k::000", "c"
+    )
+    d = passage("The main goal was a slower decline in ALS. It was not met.", "d::k::000", "d")
+    chosen = [s for s, _ in pick_sentences("nurown approval goal", [a, b, c, d], [], limit=6)]
+    assert sum("withdrew" in s for s in chosen) == 1
+    assert sum("slower decline" in s for s in chosen) == 1
+    # the same words with other figures are other facts
+    e = passage("At 90 days 12 of 104 people recovered with cells.", "e::k::000", "e")
+    f = passage("At 90 days 10 of 102 people recovered with placebo.", "f::k::000", "f")
+    assert len(pick_sentences("90 days recovered", [e, f], [], limit=4)) == 2
 
 
 @pytest.mark.parametrize(

@@ -88,7 +88,8 @@ _LEANING = re.compile(
     r"one of (?:them|these|those)|the (?:trial|trials|study|studies|company|companies|product|"
     r"products|drug|cells|researchers|authors|team|results|treatment|approach|procedure|"
     r"patients|participants|group|groups|same|panel|committee|agency|maker|review|reviewers|"
-    r"first|second|other|latter|former))\b",
+    r"first|second|other|latter|former|board|society|doctor|sponsor|ministry|new trial|"
+    r"(?:main|primary) (?:goal|message|result|finding|aim)|(?:cell|placebo|control) group))\b",
     re.I,
 )
 _LEANING_INSIDE = re.compile(
@@ -107,7 +108,8 @@ _UNNAMED_SUBJECT = re.compile(
 # "... no trial results behind it.": the thing it is about was named before
 _LEANING_TAIL = re.compile(
     r"\b(?:behind|for|of|about|with|from|on|in|to|against|support|supports|tested|test|"
-    r"try|tried|use|used|sell|sells|sold|offer|offers|offered) (?:it|them)[.!]?$",
+    r"try|tried|use|used|sell|sells|sold|offer|offers|offered) (?:it|them)[.!]?$"
+    r"|\b(?:described|listed|shown|explained|set out) (?:below|above)\b",
     re.I,
 )
 # an item of a list of open questions ("How aHSCT compares with today's drugs."): no verb of its own
@@ -291,6 +293,18 @@ def _terms(text: str) -> set[str]:
     return {w[:6] for w in normalize(text).split() if w not in _STOP and len(w) > 2}
 
 
+_ITEM_LABEL = re.compile(r"^[^:.]{2,60}\):\s+")
+
+
+def says_the_same(a: set[str], b: set[str]) -> bool:
+    """Two statements that share nearly all their content words ("BrainStorm withdrew its
+    application on 18 October 2023" / "BrainStorm withdrew its request ... 18 October 2023")."""
+    if not a or not b:
+        return False
+    shared = len(a & b)
+    return shared / min(len(a), len(b)) >= 0.8 and shared / len(a | b) >= 0.5
+
+
 def expand_query(query: str) -> str:
     """Add the words sources use for what patients ask ("dose" -> "million cells per kilogram")."""
     words = set(normalize(query).split())
@@ -371,15 +385,21 @@ def pick_sentences(
     chosen: list[tuple[int, int, str, Passage]] = []
     counts: dict[str, int] = {}
     seen: set[str] = set()
+    seen_terms: list[set[str]] = []
 
     def take(item: tuple[float, int, int, str, Passage]) -> bool:
         score, rank, pos, sent, passage = item
-        key = normalize(sent)
+        # "NurOwn (US, phase 3): the main goal ..." and "The main goal ..." are one statement
+        key = normalize(_ITEM_LABEL.sub("", sent))
         if key in seen or counts.get(passage.chunk_id, 0) >= per_passage or score <= 0:
             return False
         if any(key in s or s in key for s in seen):
             return False  # one statement holds the other (a pair and its first sentence)
+        terms = _terms(sent) | set(re.findall(r"\d+", sent))  # every figure counts
+        if any(says_the_same(terms, t) for t in seen_terms):
+            return False  # two documents telling one fact in nearly the same words
         seen.add(key)
+        seen_terms.append(terms)
         counts[passage.chunk_id] = counts.get(passage.chunk_id, 0) + 1
         chosen.append((rank, pos, sent, passage))
         return True

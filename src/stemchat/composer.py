@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from stemchat.answer import Answer, EvidenceLine, Section, Statement
 from stemchat.claims import red_flags
@@ -44,7 +44,10 @@ POSSESSIVES = ("your", "her", "his", "their")
 # a question about stopping or changing a treatment someone is on
 _CHANGES_CARE = re.compile(
     r"\b(?:stop|stopping|quit|quitting|skip|skipping|come off|coming off|go off|drop|dropping|"
-    r"give up|taper|cut down|reduce|replace|instead of)\b",
+    r"give up|taper|cut down|reduce|replace|instead of)\b"
+    # "should I stop her?" is about a person's plan, not a medicine
+    r"(?!\s+(?:her|him|them|you|us|me|going|from|my (?:mum|mom|mother|dad|father|wife|husband|"
+    r"son|daughter|sister|brother|friend|partner|parents?))\b)",
     re.I,
 )
 _DOSE = re.compile(
@@ -113,8 +116,10 @@ def curated_texts(evidence: EvidenceMap) -> list[str]:
                 out.append(value)
                 parts = split_sentences(value)
                 out += [parts[0], " ".join(parts[:2])]
-        out.append(approval_reply(c))
+        out += [approval_reply(c), named_reply(c)]
         out += [product_fact(a) for a in c.approvals]
+        for sentence in split_sentences(c.approval_note or ""):
+            out += [sentence, _line_without(c, sentence)]
         for possessive in POSSESSIVES:
             out += next_step_texts(c, possessive).values()
     for possessive in POSSESSIVES:
@@ -185,15 +190,31 @@ class Composer:
         sections.append(
             Section(plan.aspect, str(titles[plan.aspect]), statements or (fixed("no_passages"),))
         )
-        if not statements and plan.aspect in FOCUSED and plan.conditions:
-            # nothing on this aspect in the sources: say so, then what they do say
+        if plan.also and plan.also != plan.aspect and plan.conditions:
+            # a two-part question ("how much is it, and is it safe?"): the second part too
+            said = reply_text | {normalize(s.text) for s in statements}
+            second = tuple(
+                Statement(s, (book.marker(p),), "passage", doc_id=p.doc_id)
+                for s, p in self._findings(replace(plan, aspect=plan.also, also=""))[:3]
+                if normalize(s) not in said
+            )
+            if second:
+                sections.append(Section(plan.also, str(titles[plan.also]), second))
+        if (
+            not statements
+            and plan.aspect in FOCUSED
+            and (plan.conditions or plan.aspect == "difference")
+        ):
+            # nothing on this aspect in the sources: say so, then what they do say (for "X or
+            # Y?" about no condition, what each one is)
+            fallback = "evidence" if plan.conditions else "definition"
             general = tuple(
                 Statement(s, (book.marker(p),), "passage", doc_id=p.doc_id)
-                for s, p in self._findings(replace(plan, aspect="evidence"))
+                for s, p in self._findings(replace(plan, aspect=fallback))
                 if normalize(s) not in reply_text
             )
             if general:
-                sections.append(Section("evidence", str(titles["evidence"]), general))
+                sections.append(Section(fallback, str(titles[fallback]), general))
         steps = tuple(
             s for s in self._next_steps(plan, book) if normalize(s.text) not in reply_text
         )
@@ -287,6 +308,8 @@ class Composer:
             # a personal request ("how many cells should I ask for?") never gets a trial's dose,
             # which would read as the answer to it
             exclude = Exclusion.dose(exclude)
+        if plan.possessive != "your":
+            exclude = Exclusion.adding(exclude, _TO_THE_READER)
         return {
             "exclude": exclude,
             "exclude_shared": self._other_products(plan),
@@ -364,9 +387,17 @@ class Composer:
         aspect = plan.aspect
         docs = tuple(c.key_documents)
         if aspect == "approval":
-            first = approval_reply(c)
             document = next((a.document for a in c.approvals), None)
-            return [self._curated(first, book, (document,) if document else docs)]
+            where = (document,) if document else docs
+            named = _named_in_note(c, plan.query)
+            if named and not named_products(plan.query, self.evidence):
+                # "is NurOwn approved?": what the record says of that product, then the
+                # condition's approvals (not "only in South Korea", which reads as NurOwn's)
+                rest = _line_without(c, named)
+                return [self._curated(named, book, docs), self._curated(rest, book, where)]
+            # several conditions: each reply names its own ("Chronic GVHD: No. ...")
+            reply = named_reply(c) if short else approval_reply(c)
+            return [self._curated(reply, book, where)]
         if aspect == "risks" and c.risks:
             return [self._curated(self._first(c.risks, short), book, docs)]
         if aspect == "care" and c.established_care:
@@ -449,7 +480,19 @@ class Composer:
         chosen: list[tuple[str, Passage]] = []
         seen: set[str] = set()
         exclusions = self._keep_out(plan)
+        own_risks = 0
         for passages, limit in self.pools(plan):
+            guide = bool(passages) and not passages[0].conditions
+            if (
+                plan.aspect == "risks"
+                and plan.conditions
+                and guide
+                and own_risks >= 2
+                and not _CLINIC_CONTEXT.search(plan.query)
+            ):
+                # the condition's own documents name its risks: no general clinic-harm stories
+                # (infections in Texas, an exosome warning) padded onto every risk answer
+                continue
             for sent, passage in pick_sentences(
                 plan.query,
                 passages,
@@ -466,6 +509,7 @@ class Composer:
                 if key not in seen:
                     seen.add(key)
                     chosen.append((sent, passage))
+                    own_risks += not guide
         return chosen
 
     def _other_conditions(self, plan: Plan) -> Exclusion | None:
@@ -603,6 +647,9 @@ def _names(c: Condition) -> list[str]:
     return [n for n in (normalize(x) for x in out) if len(n) >= 6]
 
 
+_POSSESSIVE_S = re.compile(r"['’]s\b")
+
+
 class NameIndex:
     """Finds known names in a sentence by its normalized word n-grams (no giant regex)."""
 
@@ -614,7 +661,8 @@ class NameIndex:
     def found(self, sentence: str) -> frozenset[str]:
         got = self._found.get(sentence)
         if got is None:
-            words = normalize(sentence).split()
+            # a possessive names the product too ("Alofisel's authorisation")
+            words = normalize(_POSSESSIVE_S.sub("", sentence)).split()
             got = frozenset(
                 gram
                 for size in range(1, self.longest + 1)
@@ -646,9 +694,101 @@ class Exclusion:
     @staticmethod
     def dose(other: Exclusion | None) -> Exclusion:
         """`other`, and any sentence that gives a dose."""
+        return Exclusion.adding(other, _DOSE)
+
+    @staticmethod
+    def adding(other: Exclusion | None, pattern: re.Pattern[str]) -> Exclusion:
+        """`other`, and any sentence `pattern` finds."""
         if other is None:
-            return Exclusion(NameIndex(frozenset()), frozenset(), (), _DOSE)
-        return replace(other, extra=_DOSE)
+            return Exclusion(NameIndex(frozenset()), frozenset(), (), pattern)
+        return replace(other, extra=_either(other.extra, pattern))
+
+
+@lru_cache(maxsize=16)
+def _either(a: re.Pattern[str] | None, b: re.Pattern[str]) -> re.Pattern[str]:
+    return b if a is None or a is b else re.compile(f"(?:{a.pattern})|(?:{b.pattern})", re.I)
+
+
+# A risk question about a clinic or a trip abroad: the harms seen at clinics are its answer
+_CLINIC_CONTEXT = re.compile(
+    r"\b(?:clinics?|abroad|overseas|offshore|mexico|tijuana|cancun|panama|costa rica|colombia|"
+    r"bahamas|cayman|dominican|ukraine|thailand|china|india|turkey|germany|wellness|spa|med ?spa)\b",
+    re.I,
+)
+
+# Advice addressed to the reader ("If you have a Crohn's fistula, your surgeon ..."): in an
+# answer about someone else it speaks to the wrong person, and next steps say it for them
+_TO_THE_READER = re.compile(r"^(?:if you\b|you (?:can|should|may|might)\b|your\b)", re.I)
+
+
+# Capitalised words of an approval note that are places, regulators or months, not products
+_NOT_PRODUCTS = frozenset(
+    [
+        "fda",
+        "ema",
+        "us",
+        "eu",
+        "uk",
+        "japan",
+        "japans",
+        "korea",
+        "south",
+        "india",
+        "europe",
+        "european",
+        "switzerland",
+        "israel",
+        "canada",
+        "china",
+        "taiwan",
+        "australia",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "these",
+        "this",
+        "the",
+        "in",
+        "one",
+        "licensed",
+    ]
+)
+_PRODUCT_WORD = re.compile(r"\b[A-Z][\w-]{3,}|\b[a-z]+cel(?:-[A-Z])?\b")
+
+
+def named_reply(c: Condition) -> str:
+    """The approval reply led by the condition's short name, for answers about several."""
+    return f"{c.name.split(' (')[0]}: {approval_reply(c)}"
+
+
+def _line_without(c: Condition, sentence: str) -> str:
+    """A condition's approval line without one sentence of its note (said just before it)."""
+    return re.sub(r"\s{2,}", " ", approval_line(c).replace(sentence, "")).strip()
+
+
+def _named_in_note(c: Condition, query: str) -> str | None:
+    """The sentence of a condition's approval note about a product the question names, when
+    that product has no approval record ("NurOwn's application was withdrawn ...")."""
+    asked = set(normalize(_POSSESSIVE_S.sub("", query)).split())
+    for sentence in split_sentences(c.approval_note or ""):
+        for word in _PRODUCT_WORD.findall(_POSSESSIVE_S.sub("", sentence)):
+            name = normalize(word)
+            if (
+                name not in _NOT_PRODUCTS
+                and set(name.split()) <= asked
+                and name not in normalize(c.name)
+            ):
+                return sentence
+    return None
 
 
 def _main_records(records: list[Approval]) -> list[Approval]:

@@ -119,6 +119,16 @@ def _aspect_patterns() -> list[tuple[str, re.Pattern[str]]]:
     return [(a.name, re.compile(a.pattern, re.I)) for a in composer_config().aspects]
 
 
+def aspects_of(text: str) -> list[str]:
+    """Every aspect the message asks about, in the order of composer.yaml ("how much would it
+    cost and is it safe?" -> cost, risks)."""
+    found: list[str] = []
+    for name, pattern in _aspect_patterns():
+        if name not in found and pattern.search(text):
+            found.append(name)
+    return found
+
+
 def aspect_of(text: str) -> str:
     """What the message asks about a treatment (the first aspect whose pattern matches)."""
     for name, pattern in _aspect_patterns():

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from stemchat.answer import Answer, Statement
 from stemchat.composer import Composer, curated_texts
-from stemchat.composer_config import aspect_of
+from stemchat.composer_config import aspect_of, aspects_of
 from stemchat.corpus.loader import load_evidence_map
 from stemchat.corpus.models import Condition, EvidenceMap
 from stemchat.embeddings import make_embeddings
@@ -34,6 +34,7 @@ from stemchat.texts import text
 from stemchat.understanding import (
     ConditionDetector,
     choose,
+    condition_order,
     detect_intent,
     refine,
     resolve_mentions,
@@ -264,10 +265,7 @@ class Engine:
         covered, uncovered = resolve_mentions(
             refine(snap.detector.mentions(question), question), uncovered_mentions(question)
         )
-        ids: list[str] = []
-        for m in sorted(covered, key=lambda m: (m.start, -m.end)):
-            if m.condition not in ids:
-                ids.append(m.condition)
+        ids = condition_order(covered, question)
         clarify = unresolved(covered, question)
         names = [m.condition for m in uncovered]
         if not ids and not names and conversation.asked:
@@ -326,6 +324,7 @@ class Engine:
             intent=intent,
             intent_docs=intent_docs,
             aspect=_aspect(query, intent),
+            also=_also(query),
             possessive=possessive_of(q, conversation.possessive),
             trial_hint=trial_hint(query),
             carried=understood.carried,
@@ -366,6 +365,16 @@ class Engine:
                 if p.doc_id not in ranked:
                     ranked.append(p.doc_id)
         return ranked[:k]
+
+
+# A second aspect worth its own section: one the first does not already cover
+_SECOND = ("risks", "cost", "trial", "approval", "timing")
+
+
+def _also(query: str) -> str:
+    """The second aspect of a two-part question ("how much is it and is it safe?"), or ""."""
+    found = aspects_of(query)
+    return next((a for a in found[1:] if a in _SECOND and a != found[0]), "")
 
 
 def _aspect(query: str, intent: str) -> str:

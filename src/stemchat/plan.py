@@ -24,6 +24,10 @@ _RELATIVE = re.compile(
     rf"(?:(?P<her>{_HER})|(?P<his>{_HIS})|(?P<their>{_THEIR}))(?:'?s)?\b",
     re.I,
 )
+# "my 80-year-old father", "my elderly mum": a gendered relative a few words on wins
+_RELATIVE_GENDERED = re.compile(
+    rf"\b(?:my|our)\s+(?:[\w-]+\s+){{0,3}}?(?:(?P<her>{_HER})|(?P<his>{_HIS}))(?:'?s)?\b", re.I
+)
 _PRONOUN = re.compile(r"\b(?:(?P<her>she|her|hers)|(?P<his>he|him|his))\b", re.I)
 _ME = re.compile(r"\b(?:i|i'm|im|my|me|myself)\b", re.I)
 
@@ -57,6 +61,7 @@ class Plan:
     intent: str = "evidence"
     intent_docs: tuple[str, ...] = ()
     aspect: str = "evidence"
+    also: str = ""  # a second aspect the same message asks ("... and is it safe?")
     possessive: str = "your"
     trial_hint: str = ""
     carried: bool = False  # the conditions come from an earlier turn
@@ -68,7 +73,7 @@ class Plan:
 
 def possessive_of(text: str, previous: str = "your") -> str:
     """Whose treatment the message is about: "my mum" -> "her", "my son" -> "his"."""
-    m = _RELATIVE.search(text)
+    m = _RELATIVE_GENDERED.search(text) or _RELATIVE.search(text)
     if m:
         return next(k for k, v in m.groupdict().items() if v)
     if previous != "your":

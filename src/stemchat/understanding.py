@@ -115,12 +115,26 @@ class ConditionDetector:
         return _longest_spans(found)
 
     def detect(self, text: str) -> list[str]:
-        """Condition ids in order of first mention, without repeats."""
-        ordered: list[str] = []
-        for m in sorted(refine(self.mentions(text), text), key=lambda m: (m.start, -m.end)):
-            if m.condition not in ordered:
-                ordered.append(m.condition)
-        return ordered
+        """Condition ids in order of first mention, without repeats (see `condition_order`)."""
+        return condition_order(refine(self.mentions(text), text), text)
+
+
+def condition_order(mentions: list[Mention], text: str) -> list[str]:
+    """Condition ids in order of first mention, without repeats; a condition said to be
+    someone's ("for her MS", "my knee") comes before ones only listed (an advert's list)."""
+    words = normalize(text).split()
+
+    def owned(m: Mention) -> bool:
+        return any(w in _OWNERS for w in words[max(0, m.start - 2) : m.start])
+
+    ordered: list[str] = []
+    for m in sorted(mentions, key=lambda m: (not owned(m), m.start, -m.end)):
+        if m.condition not in ordered:
+            ordered.append(m.condition)
+    return ordered
+
+
+_OWNERS = frozenset({"my", "her", "his", "their", "our", "your"})
 
 
 def _real_words(gram: str) -> bool:

@@ -67,8 +67,17 @@ def approval_line(condition: Condition, lang: str = "en") -> str:
             parts.append(str(words["not_us"] if "US" in missing else words["not_eu"]))
     else:
         parts.append(str(words["none"]))
+    parts += _not_active(condition, words)
+    if condition.approval_note:
+        parts.append(condition.approval_note.strip())
+    return " ".join(parts)
+
+
+def _not_active(condition: Condition, words: dict[str, object]) -> list[str]:
+    """Withdrawn, expired and pending records, one sentence per status."""
     kinds = words["kinds"]
     assert isinstance(kinds, dict)
+    parts = []
     for status in ("withdrawn", "expired", "pending"):
         ended = [
             str(words[f"{status}_item"]).format(
@@ -78,13 +87,12 @@ def approval_line(condition: Condition, lang: str = "en") -> str:
                 ended=date_words(a.ended or ""),
                 kind=kinds[a.kind],
             )
-            for a in by_status.get(status, [])
+            for a in condition.approvals
+            if a.status == status
         ]
         if ended:
             parts.append(str(words[status]).format(items="; ".join(ended)))
-    if condition.approval_note:
-        parts.append(condition.approval_note.strip())
-    return " ".join(parts)
+    return parts
 
 
 def product_fact(a: Approval, lang: str = "en") -> str:
@@ -181,6 +189,18 @@ def _item(a: Approval, kinds: dict[str, str], with_what: bool = True) -> str:
 def approval_reply(condition: Condition, lang: str = "en") -> str:
     """The direct reply to "is it approved?": where, of what kind, and the US and EU status."""
     words = _wording(lang)
+    # "is it still available in Europe?": a withdrawn or pending record is part of the reply
+    reply = " ".join([_approval_reply(condition, words), *_not_active(condition, words)])
+    if condition.approval_note and condition.tier.value in ("established", "randomized"):
+        # where the treatment is a hospital procedure with good evidence, "no" or "nothing is
+        # approved in the EU" first would read as "it does not work": the note comes first
+        if reply == words["reply_none"]:
+            reply = str(words.get("reply_none_plain", reply))
+        reply = f"{condition.approval_note.strip()} {reply}"
+    return reply
+
+
+def _approval_reply(condition: Condition, words: dict[str, object]) -> str:
     kinds = words["kinds"]
     assert isinstance(kinds, dict)
     active = [a for a in condition.approvals if a.status == "active"]
