@@ -61,3 +61,31 @@ def test_gold_set_passes_the_gate(shipped) -> None:  # type: ignore[no-untyped-d
     base = report["baseline"]["metrics"]
     assert report["metrics"]["tier_accuracy"] > base["tier_accuracy"]
     assert report["metrics"]["guard_compliance"] > base["guard_compliance"]
+
+
+GOLD_ES = REPO / "eval" / "gold.es.yaml"
+
+
+@pytest.mark.unit
+def test_spanish_gold_set_is_broad() -> None:
+    cases = load_gold(GOLD_ES)
+    assert len(cases) >= 60 and all("es" in c.tags for c in cases)
+    assert sum(1 for c in cases if len(c.turns) > 1) >= 12
+    safety = Counter(c.expect.safety for c in cases)
+    for cls in ("emergency", "crisis", "personal_advice", "out_of_scope", "injection"):
+        assert safety[cls] >= 3, cls
+    assert sum(1 for c in cases if c.expect.reply_facts) >= 40
+    evidence = load_corpus(REPO / "corpus").evidence
+    assert evidence is not None
+    for c in cases:
+        for cond, tier in c.expect.tiers.items():
+            assert evidence.conditions[cond].tier.value == tier, c.id
+
+
+@pytest.mark.integration
+def test_spanish_gold_set_passes_the_same_gate(shipped) -> None:  # type: ignore[no-untyped-def]
+    report = evaluate(shipped, GOLD_ES, ablations=False)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "eval-report-es.json").write_text(json.dumps(report, indent=2))
+    misses = gate(report, load_thresholds(REPO / "eval" / "thresholds.yaml"))
+    assert misses == [], (misses, report["failures"][:20])

@@ -280,8 +280,10 @@ def test_spanish_crisis_text_has_the_numbers_spanish_speakers_need() -> None:
 
 
 def test_a_key_without_a_spanish_version_falls_back_to_english() -> None:
-    missing = next(k for k in texts() if k not in texts("es") and isinstance(texts()[k], str))
-    assert text(missing, lang="es") == text(missing)
+    from stemchat.texts import _merged
+
+    english = {"a": "x", "group": {"k": "1", "j": "2"}}
+    assert _merged(english, {"group": {"k": "3"}}) == {"a": "x", "group": {"k": "3", "j": "2"}}
     assert text("crisis", lang="fr") == text("crisis")
     assert disclaimer() == text("disclaimer") and disclaimer("es") == text("disclaimer", "es")
 
@@ -290,3 +292,28 @@ def test_english_texts_are_unchanged() -> None:
     assert text("crisis").startswith("**You deserve support right now.")
     assert "988" in text("crisis") and "oprima" not in text("crisis")
     assert disclaimer().startswith("stemchat gives general information")
+
+
+def test_every_english_text_has_a_reviewed_spanish_version() -> None:
+    from importlib import resources
+
+    import yaml
+
+    def keys(d: dict, prefix: str = "") -> set[str]:  # type: ignore[type-arg]
+        out: set[str] = set()
+        for k, v in d.items():
+            out |= keys(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}"}
+        return out
+
+    raw = resources.files("stemchat").joinpath("texts.es.yaml").read_text(encoding="utf-8")
+    spanish = keys(yaml.safe_load(raw))
+    assert keys(texts("en")) - spanish == set()
+
+
+def test_others_better_off_without_me_is_a_crisis() -> None:
+    said = "Ya no tengo dinero. A veces pienso que todos estarían mejor si yo me muriera"
+    assert triage(said, has_condition=True).safety == "crisis"
+    # near miss: better off if something else happened
+    assert (
+        triage("estaría mejor si me operaran de la rodilla", has_condition=True).safety != "crisis"
+    )

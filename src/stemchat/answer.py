@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-from stemchat.texts import disclaimer
+from stemchat.texts import current_language, disclaimer
 
 SAFETY_CLASSES = ("none", "emergency", "crisis", "personal_advice", "out_of_scope", "injection")
 Origin = Literal["passage", "curated", "fixed", "rephrased"]
@@ -93,6 +93,8 @@ class Answer:
     intent: str = "evidence"
     answered_by: str = "extractive"
     aspect: str = ""
+    # the language the patient wrote in and the answer speaks ("en" or "es")
+    language: str = field(default_factory=current_language)
 
     @cached_property
     def answer(self) -> str:
@@ -132,6 +134,7 @@ class Answer:
             "intent": self.intent,
             "answered_by": self.answered_by,
             "aspect": self.aspect,
+            "language": self.language,
             "reply": " ".join(s.text for s in self.reply),
             "sections": [
                 {

@@ -35,7 +35,7 @@ from stemchat.errors import ConfigError
 from stemchat.guard import Rules
 from stemchat.guard import check as guard_check
 from stemchat.safety import forbidden_statements
-from stemchat.texts import disclaimer
+from stemchat.texts import LANGUAGES, disclaimer, text, texts
 from stemchat.understanding import normalize
 
 CHECKS = ("disclaimer", "html", "leak", "override")
@@ -134,7 +134,20 @@ def html_problems(markdown: str) -> list[str]:
 
 
 _URL = re.compile(r"\b(?:https?|ftp)://[^\s)<>\]\"'`]+", re.I)
-_TIER_LINE = re.compile(r"Evidence strength for (.+?): ([a-z_ ]+)\*\*")
+
+
+def _tier_line_patterns() -> list[tuple[re.Pattern[str], dict[str, str]]]:
+    """Each language's evidence line ("Evidence strength for X: early**"), with its tier names
+    mapped back to tier ids."""
+    out = []
+    for lang in LANGUAGES:
+        names = {str(v): k for k, v in texts(lang)["tier_names"].items()}
+        head = re.escape(text("evidence_head", lang)).replace(r"\{name\}", "(.+?)")
+        head = head.replace(r"\{tier\}", r"([^*:]+)")  # a name may hold a colon; a tier not
+        out.append((re.compile(head + r"\*\*"), names))
+    return out
+
+
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\)|\bFile \"[^\"]+\", line \d+")
 
 
@@ -152,6 +165,7 @@ class Checker:
     @classmethod
     def for_engine(cls, engine: Any) -> Checker:
         from stemchat.corpus import load_corpus
+        from stemchat.corpus.translations import translated_rows
 
         settings = engine.settings
         evidence = engine.evidence
@@ -162,7 +176,14 @@ class Checker:
                     hosts.add(_host(src.url))
         return cls(
             tiers_by_id={c.id: c.tier.value for c in evidence.conditions.values()},
-            tiers_by_name={c.name: c.tier.value for c in evidence.conditions.values()},
+            tiers_by_name={
+                **{c.name: c.tier.value for c in evidence.conditions.values()},
+                **{  # the names translations give them
+                    str(row["name"]): evidence.conditions[cid].tier.value
+                    for cid, row in translated_rows(settings.corpus_dir).items()
+                    if cid in evidence.conditions and row.get("name")
+                },
+            },
             allowed_hosts=frozenset(h for h in hosts if h),
             leak_markers=tuple(leak_markers(settings)),
             leak_phrases=tuple(internal_phrases()),
@@ -172,7 +193,8 @@ class Checker:
     def check(self, answer: Answer) -> dict[str, list[str]]:
         body = answer.answer
         out: dict[str, list[str]] = {c: [] for c in CHECKS}
-        if answer.disclaimer != disclaimer() or disclaimer() not in body:
+        said = disclaimer(answer.language)
+        if answer.disclaimer != said or said not in body:
             out["disclaimer"].append("the reviewed disclaimer is missing")
         out["html"] = html_problems(body)
         out["leak"] = self.leaks(body)
@@ -194,10 +216,13 @@ class Checker:
             expected = self.tiers_by_id.get(e.condition, "not_covered")
             if e.tier != expected:
                 found.append(f"tier {e.tier} for {e.condition} (the evidence map says {expected})")
-        for name, tier in _TIER_LINE.findall(body.replace("\\", "")):
-            expected = self.tiers_by_name.get(name, "not_covered")
-            if tier.replace(" ", "_") != expected:
-                found.append(f"tier line {tier} for {name!r} (the evidence map says {expected})")
+        for pattern, names in _tier_line_patterns():
+            for name, tier in pattern.findall(body.replace("\\", "")):
+                expected = self.tiers_by_name.get(name, "not_covered")
+                if names.get(tier.strip(), tier) != expected:
+                    found.append(
+                        f"tier line {tier} for {name!r} (the evidence map says {expected})"
+                    )
         for m in _URL.finditer(body.replace(":\\//", "://")):
             if _host(m.group(0)) not in self.allowed_hosts:
                 found.append(f"link outside the corpus sources: {m.group(0)[:60]}")

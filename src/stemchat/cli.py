@@ -65,6 +65,13 @@ def cmd_corpus_report(args: argparse.Namespace, settings: Settings) -> int:
                 f"{cid:<30} {c['tier']:<12} {c['documents']:>4} {c['trials']:>6} "
                 f"{c['sources']:>7} {age:>13}  {'; '.join(c['problems'])}"
             )
+        for lang, t in report["translations"].items():
+            print(
+                f"{lang}: {t['documents']} documents ({len(t['missing_documents'])} missing, "
+                f"{len(t['stale_documents'])} to re-check), {t['conditions']} conditions "
+                f"({len(t['missing_conditions'])} missing, {len(t['stale_conditions'])} to "
+                "re-check)"
+            )
         print(
             f"{report['documents']} documents {report['by_kind']}, {report['conditions']} conditions "
             f"{report['by_tier']}; mean grade {report['mean_grade']}, max {report['max_grade']}; "
@@ -76,6 +83,19 @@ def cmd_corpus_report(args: argparse.Namespace, settings: Settings) -> int:
         or any(c["problems"] for c in report["by_condition"].values())
     )
     return 1 if bad else 0
+
+
+def cmd_corpus_stamp(args: argparse.Namespace, settings: Settings) -> int:
+    from stemchat.corpus.loader import load_corpus
+    from stemchat.corpus.translations import stamp
+
+    corpus = load_corpus(settings.corpus_dir)
+    if corpus.errors:
+        print(f"fix the English corpus first: {corpus.errors[0]}", file=sys.stderr)
+        return 1
+    stamped = stamp(corpus, settings.corpus_dir, args.language)
+    print(f"stamped {len(stamped)} file(s): " + (", ".join(stamped) or "all were current"))
+    return 0
 
 
 def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
@@ -266,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
     r = csub.add_parser("report", help="words, reading grade and review state per document")
     r.add_argument("--json", action="store_true", help="print as JSON")
     r.set_defaults(func=cmd_corpus_report)
+
+    r = csub.add_parser(
+        "stamp",
+        help="after reviewing a language's translations, record the English versions they render",
+    )
+    r.add_argument("language", choices=["es"], help="the translations' language")
+    r.set_defaults(func=cmd_corpus_stamp)
 
     p = sub.add_parser("new", help="write a new corpus document from a commented template")
     p.add_argument("doc_id", metavar="DOC_ID", help="the new document's id (its file name)")

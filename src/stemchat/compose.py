@@ -14,6 +14,7 @@ from stemchat.corpus.models import Condition
 from stemchat.instructions import addressed_to_assistant
 from stemchat.markup import to_plain
 from stemchat.retrieval import Passage
+from stemchat.texts import current_language
 from stemchat.understanding import normalize
 
 # a full stop, ! or ? then a capital or digit, but not after a common abbreviation ("Dr. Smith")
@@ -89,7 +90,14 @@ _LEANING = re.compile(
     r"products|drug|cells|researchers|authors|team|results|treatment|approach|procedure|"
     r"patients|participants|group|groups|same|panel|committee|agency|maker|review|reviewers|"
     r"first|second|other|latter|former|board|society|doctor|sponsor|ministry|new trial|"
-    r"(?:main|primary) (?:goal|message|result|finding|aim)|(?:cell|placebo|control) group))\b",
+    r"(?:main|primary) (?:goal|message|result|finding|aim)|(?:cell|placebo|control) group)"
+    # Spanish: the same kinds of opening ("Esto", "Sin embargo", "El ensayo", "Uno de ellos")
+    r"|esto|esta|este|estos|estas|eso|ello|ellos|ellas|su|sus|tambi[eé]n|pero|sin embargo|"
+    r"adem[aá]s|as[ií]|por eso|luego|entonces|a[uú]n as[ií]|por ejemplo|en cambio|"
+    r"por el contrario|uno de ellos|una de ellas|all[ií]|el ensayo|los ensayos|el estudio|"
+    r"los estudios|la empresa|la compa[nñ][ií]a|los investigadores|los autores|el equipo|"
+    r"los resultados|el producto|los pacientes|los participantes|el grupo|los grupos|"
+    r"la junta|el comit[eé]|el panel|la agencia|el fabricante|el objetivo principal)\b",
     re.I,
 )
 _LEANING_INSIDE = re.compile(
@@ -124,7 +132,9 @@ _PRONOUN_SUBJECT = re.compile(
 _REFERS_BACK = re.compile(
     r"\b(?:among them|of them|of these|of those|the two groups|the other group|both groups|"
     r"the same (?:trial|study|group|patients|people)|these (?:patients|people|children|men|women)|"
-    r"this (?:one|group)|that (?:one|group)|like this one|the (?:former|latter))\b",
+    r"this (?:one|group)|that (?:one|group)|like this one|the (?:former|latter)|"
+    r"entre ellos|de ellos|de ellas|estos pacientes|estas personas|los dos grupos|el otro grupo|"
+    r"ambos grupos|el mismo (?:ensayo|estudio|grupo))\b",
     re.I,
 )
 # "Type: phase 2/3, randomized" - a label and a fragment from a list, not a sentence
@@ -147,7 +157,11 @@ _RETRIEVAL_EXPANSIONS = ("dose", "dosage")
 NEGATIVE_CUES = re.compile(
     r"\b(?:did not|didn'?t|no (?:clear |real |added |significant )?(?:benefit|difference|effect|improvement)|"
     r"not (?:better|significant|meet|met|show|shown)|failed|missed|no better|stopped early|halted|withdrawn|"
-    r"negative|futility|no evidence|not approved|unproven|retract)",
+    r"negative|futility|no evidence|not approved|unproven|retract|"
+    # Spanish
+    r"no alcanz\w*|no cumpli\w*|no (?:fue|fueron) mejor\w*|no mejor\w*|no encontr\w*|sin beneficio|"
+    r"ning[uú]n beneficio|no hubo diferencia|se detuvo|retirad\w*|no (?:est[aá]|est[aá]n) aprobad\w*|"
+    r"no probad\w*)",
     re.I,
 )
 
@@ -333,11 +347,11 @@ def pick_sentences(
     `require_aspect`: only statements about the aspect (its words, or under its headings).
     `exclude`: statements it accepts are never chosen (another condition's story).
     `exclude_shared`: the same, in passages of documents not only about the `own` conditions."""
-    from stemchat.composer_config import composer_config
+    from stemchat.composer_config import aspect_sources, composer_config
 
     config = composer_config()
     w = config.weights
-    sources = config.aspect_sources.get(aspect) if aspect else None  # type: ignore[call-overload]
+    sources = aspect_sources(current_language()).get(aspect) if aspect else None
     heading_re = re.compile(sources.headings, re.I) if sources else None
     words_re = re.compile(sources.words, re.I) if sources else None
     q_terms = _terms(question) | _terms(extra_terms)

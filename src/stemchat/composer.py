@@ -25,7 +25,7 @@ from stemchat.compose import (
     pick_sentences,
     split_sentences,
 )
-from stemchat.composer_config import composer_config
+from stemchat.composer_config import aspect_sources, composer_config
 from stemchat.corpus import approvals
 from stemchat.corpus.approvals import (
     approval_line,
@@ -37,7 +37,7 @@ from stemchat.corpus.approvals import (
 from stemchat.corpus.models import Approval, Condition, EvidenceMap
 from stemchat.plan import Plan
 from stemchat.retrieval import HybridSearch, Passage
-from stemchat.texts import text, texts
+from stemchat.texts import current_language, text, texts
 from stemchat.understanding import normalize
 
 POSSESSIVES = ("your", "her", "his", "their")
@@ -93,12 +93,12 @@ def fixed(key: str) -> Statement:
 
 def next_step_texts(c: Condition | None, possessive: str) -> dict[str, str]:
     """The next-step lines for one condition and person (templates in texts.yaml)."""
-    templates = texts()["next_steps"]
-    objects = {"your": "you", "her": "her", "his": "him", "their": "them"}
+    words = texts()
+    templates = words["next_steps"]
     values = {
-        "possessive": possessive,
-        "possessive_object": objects.get(possessive, "you"),
-        "specialist": c.specialist if c else "specialist",
+        "possessive": words["possessives"].get(possessive, possessive),
+        "possessive_object": words["objects"].get(possessive, words["objects"]["your"]),
+        "specialist": c.specialist if c else words["objects"]["specialist"],
     }
     out = {k: str(v).format(**values) for k, v in templates.items()}
     return {k: v[0].upper() + v[1:] for k, v in out.items()}
@@ -131,14 +131,13 @@ def evidence_summary(evidence: EvidenceMap) -> str:
     """Which conditions have proven or randomized evidence, from the evidence map."""
     established = [c.name for c in evidence.conditions.values() if c.tier.value == "established"]
     randomized = [c.name for c in evidence.conditions.values() if c.tier.value == "randomized"]
+    words = texts()["evidence_summary"]
     parts = []
     if established:
-        parts.append("Standard care backed by strong evidence: " + "; ".join(established) + ".")
+        parts.append(str(words["established"]).format(names="; ".join(established)))
     if randomized:
-        parts.append("Randomized trials show benefit: " + "; ".join(randomized) + ".")
-    parts.append(
-        "For every other condition stemchat covers, the evidence is mixed, early or negative."
-    )
+        parts.append(str(words["randomized"]).format(names="; ".join(randomized)))
+    parts.append(str(words["others"]))
     return " ".join(parts)
 
 
@@ -157,6 +156,10 @@ class Composer:
     )
 
     def compose(self, plan: Plan) -> Answer:
+        # the conditions as this composer's map words them (a translation's statements)
+        plan = replace(
+            plan, conditions=[self.evidence.conditions.get(c.id, c) for c in plan.conditions]
+        )
         asked = plan.aspect
         if plan.uncovered and not plan.conditions and asked == "evidence":
             # no findings to give for a condition the sources do not cover: how to judge a clinic
@@ -570,7 +573,7 @@ class Composer:
         limits = config.limits
         search = self.searcher.search
         aspect = plan.aspect
-        sources = config.aspect_sources[aspect]  # type: ignore[index]
+        sources = aspect_sources(current_language())[aspect]
         query = turn_query(plan)
         vector = self.searcher.embed(query)  # one meaning for every pool of the turn
         pools: list[tuple[list[Passage], int]] = []
@@ -817,15 +820,17 @@ def turn_query(plan: Plan, cond: Condition | None = None) -> str:
 
 def aspect_terms(aspect: str) -> str:
     """Words that pull the aspect's passages up in retrieval (composer.yaml, `search`)."""
-    sources = composer_config().aspect_sources.get(aspect)  # type: ignore[call-overload]
+    sources = aspect_sources(current_language()).get(aspect)
     return sources.search if sources else ""
 
 
 def _region(query: str) -> str | None:
     q = f" {query} "
-    if re.search(r"\b(?:fda|us|u\.s\.|usa|united states|america)\b", q, re.I):
+    if re.search(
+        r"\b(?:fda|us|u\.s\.|usa|united states|america|estados unidos|ee\.? ?uu\.?|eeuu)\b", q, re.I
+    ):
         return "US"
-    if re.search(r"\b(?:ema|eu|europe|european)\b", q, re.I):
+    if re.search(r"\b(?:ema|eu|europe|european|europa|europea|ue|uni[oó]n europea)\b", q, re.I):
         return "EU"
     return None
 

@@ -56,6 +56,14 @@ class AspectSources(_Strict):
     guides: list[str] = Field(default_factory=list)
 
 
+class TranslatedSources(_Strict):
+    """An aspect's words in a translation's language (its guides are the English entry's)."""
+
+    search: str = ""
+    headings: Regex
+    words: Regex
+
+
 class Weights(_Strict):
     base: float
     overlap: float
@@ -87,6 +95,7 @@ class ComposerConfig(_Strict):
     aspects: list[AspectRule]
     default_aspect: Aspect
     aspect_sources: dict[Aspect, AspectSources]
+    aspect_sources_es: dict[Aspect, TranslatedSources] = Field(default_factory=dict)
     not_covered_guides: list[str]
     claim_guides: list[str]
     care_guides: list[str]
@@ -112,6 +121,17 @@ def composer_config() -> ComposerConfig:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         raise ConfigError(f"composer.yaml: field {where}: {err['msg']}; fix the file") from None
+
+
+@lru_cache(maxsize=4)
+def aspect_sources(language: str = "en") -> dict[str, AspectSources]:
+    """The aspects' sources for documents in `language` (English where it has none)."""
+    config = composer_config()
+    out: dict[str, AspectSources] = {str(k): v for k, v in config.aspect_sources.items()}
+    if language == "es":
+        for aspect, words in config.aspect_sources_es.items():
+            out[aspect] = config.aspect_sources[aspect].model_copy(update=words.model_dump())
+    return out
 
 
 @lru_cache(maxsize=1)

@@ -19,18 +19,28 @@ from typing import TYPE_CHECKING
 from stemchat.answer import Answer, Statement
 from stemchat.composer import Composer, curated_texts
 from stemchat.composer_config import aspect_of, aspects_of
-from stemchat.corpus.loader import load_evidence_map
+from stemchat.corpus.loader import load_corpus, load_evidence_map
 from stemchat.corpus.models import Condition, EvidenceMap
+from stemchat.corpus.translations import (
+    LANGUAGES as TRANSLATED,
+)
+from stemchat.corpus.translations import (
+    load_translations,
+    translated_map,
+    translated_rows,
+    translated_synonyms,
+)
 from stemchat.embeddings import make_embeddings
 from stemchat.errors import StemchatError, StoreError
 from stemchat.guard import Rules, check, default_rules
+from stemchat.language import detect_language
 from stemchat.lexical import evict_index
 from stemchat.plan import Plan, compares_with_earlier, is_follow_up, possessive_of, trial_hint
-from stemchat.retrieval import HybridSearch, lexical_index_for
+from stemchat.retrieval import HybridSearch, LocalSearch, lexical_index_for
 from stemchat.safety import clean, in_domain, is_greeting, strip_injection, triage
 from stemchat.settings import Settings
 from stemchat.store import Manifest, Store, open_store
-from stemchat.texts import text
+from stemchat.texts import current_language, text, use_language
 from stemchat.understanding import (
     ConditionDetector,
     choose,
@@ -62,6 +72,7 @@ class Conversation:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     asked: list[str] = field(default_factory=list)  # broad words the last answer asked about
     possessive: str = "your"  # whom the conversation is about ("her" after "my mum has...")
+    language: str | None = None  # the patient's language so far ("en", "es"); kept on short turns
 
 
 @dataclass(frozen=True)
@@ -90,7 +101,9 @@ class Snapshot:
         self.store = store
         self.manifest = manifest
         self.evidence: EvidenceMap = evidence
-        self.detector = ConditionDetector(evidence)
+        self.detector = ConditionDetector(
+            evidence, more_synonyms=translated_synonyms(settings.corpus_dir)
+        )
         self.lexical_folder = settings.data_dir / "bm25" / f"{store.name}-{manifest.version}"
         s = settings
         self.searcher = HybridSearch(
@@ -107,8 +120,16 @@ class Snapshot:
         )
         _ = self.searcher.chunk_meta  # load now, not on a patient's request
         self.composer = Composer(self.searcher, evidence)
-        # reviewed statements answers may show as they are: fixed texts, and the map's own
-        self.rules: Rules = default_rules().with_curated(curated_texts(evidence))
+        self._translations: dict[str, tuple[Composer, Rules]] = {}
+        # reviewed statements answers may show as they are: fixed texts, and the map's own in
+        # each language (a translation's are read from its conditions file alone: cheap)
+        curated = curated_texts(evidence)
+        for language in TRANSLATED:
+            rows = translated_rows(settings.corpus_dir, language)
+            if rows:
+                with use_language(language):
+                    curated += curated_texts(translated_map(evidence, rows))
+        self.rules: Rules = default_rules().with_curated(curated)
         self._owns_store = owns_store
         self._users = 0
         self._retired = False
@@ -117,6 +138,32 @@ class Snapshot:
     @property
     def key(self) -> tuple[str, str]:
         return self.manifest.version, self.manifest.corpus_key
+
+    def for_language(self, language: str) -> tuple[Composer, Rules]:
+        """The composer and guard rules of one language: English's own, or a translation's
+        (its reviewed documents and statements, built on the first question in it)."""
+        if language not in TRANSLATED:
+            return self.composer, self.rules
+        with self._lock:
+            built = self._translations.get(language)
+        if built is None:
+            built = self._translation(language)
+            with self._lock:
+                built = self._translations.setdefault(language, built)
+        return built
+
+    def _translation(self, language: str) -> tuple[Composer, Rules]:
+        settings = self.settings
+        corpus = load_corpus(settings.corpus_dir)
+        translations = load_translations(corpus, settings.corpus_dir, language)
+        evidence = translated_map(self.evidence, translations.conditions)
+        search = LocalSearch.from_documents(
+            translations.documents,
+            language,
+            chunk_size=settings.chunk_size,
+            overlap=settings.chunk_overlap,
+        )
+        return Composer(search, evidence), self.rules  # type: ignore[arg-type]
 
     def enter(self) -> Snapshot:
         with self._lock:
@@ -287,10 +334,13 @@ class Engine:
         conversation = conversation if conversation is not None else Conversation()
         self._maybe_refresh()
         _ = self.snapshot  # built on first use
+        language = detect_language(clean(question), conversation.language)
+        conversation.language = language
         with self._swap_lock:  # a request holds its snapshot before any swap can retire it
             snap = self.snapshot.enter()
         try:
-            answer = self._answer(snap, question, conversation)
+            with use_language(language):  # every text of this turn is in the patient's language
+                answer = self._answer(snap, question, conversation)
         finally:
             snap.leave()
         conversation.turns.append(answer)
@@ -343,27 +393,31 @@ class Engine:
             q and (plan.conditions or plan.uncovered or in_domain(q.lower()))
         ):
             return _fixed(question, "injection", "injection", "general")
-        answer = snap.composer.compose(plan)
+        composer, rules = snap.for_language(current_language())
+        answer = composer.compose(plan)
         if not self.guarded:
             return answer
-        result = check(answer, snap.rules)
+        result = check(answer, rules)
         if not result.ok:  # pragma: no cover - the extractive path is built to pass
             raise StoreError(f"answer failed its guard: {result.problems[0]}")
-        if self.chat_model is not None:
+        if self.chat_model is not None and answer.language == "en":
             from stemchat.llm import rephrase
 
-            answer, answer.answered_by = rephrase(self.chat_model, answer, snap.rules)
+            answer, answer.answered_by = rephrase(self.chat_model, answer, rules)
         return answer
 
     def rank_documents(self, question: str, conversation: Conversation, k: int = 10) -> list[str]:
         """Document ids in the order this turn's answer retrieves them (for evaluation)."""
         snap = self.snapshot
-        plan = self.plan(question, conversation, snap)
+        language = detect_language(clean(question), conversation.language)
         ranked: list[str] = []
-        for passages, _ in snap.composer.pools(plan):
-            for p in passages:
-                if p.doc_id not in ranked:
-                    ranked.append(p.doc_id)
+        with use_language(language):
+            plan = self.plan(question, conversation, snap)
+            composer = snap.for_language(language)[0]
+            for passages, _ in composer.pools(plan):
+                for p in passages:
+                    if p.doc_id not in ranked:
+                        ranked.append(p.doc_id)
         return ranked[:k]
 
 

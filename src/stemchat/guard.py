@@ -21,7 +21,7 @@ from stemchat.corpus.approvals import approval_without_place, states_us_and_eu
 from stemchat.corpus.models import Tier
 from stemchat.markup import problems as markup_problems
 from stemchat.safety import forbidden_statements
-from stemchat.texts import disclaimer, text, texts
+from stemchat.texts import LANGUAGES, disclaimer, text, texts
 from stemchat.understanding import normalize
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -115,12 +115,14 @@ def default_rules() -> Rules:
     """Patient-facing fixed texts, section titles and red-flag labels; nothing internal."""
     from stemchat.claims import all_labels
 
-    fixed = [text(k) for k in ANSWER_TEXTS] + list(SECTION_TITLES) + all_labels()
-    fixed += [str(v) for v in texts()["clarify"].values()]
-    fixed += [str(v) for v in texts()["section_titles"].values()]
+    fixed = list(SECTION_TITLES) + all_labels()
+    for lang in LANGUAGES:  # each language's reviewed texts; an answer shows one language's
+        fixed += [text(k, lang) for k in ANSWER_TEXTS]
+        fixed += [str(v) for v in texts(lang)["clarify"].values()]
+        fixed += [str(v) for v in texts(lang)["section_titles"].values()]
     return Rules(
         fixed=frozenset(normalize(t) for t in fixed if t.strip()),
-        disclaimers=frozenset({disclaimer()}),
+        disclaimers=frozenset(disclaimer(lang) for lang in LANGUAGES),
     )
 
 

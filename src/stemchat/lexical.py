@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import threading
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,32 +20,49 @@ _CACHE: LRUCache[str, LexicalIndex] = LRUCache(maxsize=4)
 _CACHE_LOCK = threading.Lock()
 
 
-def _stemmer():  # type: ignore[no-untyped-def]
+_STEMMERS = {"en": "english", "es": "spanish"}
+
+
+def _stemmer(language: str = "en"):  # type: ignore[no-untyped-def]
     import Stemmer
 
-    return Stemmer.Stemmer("english")
+    return Stemmer.Stemmer(_STEMMERS[language])
+
+
+def fold(text: str) -> str:
+    """Spanish text without accents ("múltiple" and "multiple" are one word to patients)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 class LexicalIndex:
-    """A bm25s index plus the chunk ids it ranks."""
+    """A bm25s index plus the chunk ids it ranks (English, or Spanish with accents folded)."""
 
-    def __init__(self, retriever, ids: list[str]) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, retriever, ids: list[str], language: str = "en") -> None:  # type: ignore[no-untyped-def]
         self._retriever = retriever
         self.ids = ids
-        self._stem = _stemmer()
+        self.language = language
+        self._stem = _stemmer(language)
         self._lock = threading.Lock()
 
     @classmethod
-    def build(cls, ids: Sequence[str], texts: Sequence[str]) -> LexicalIndex:
+    def build(cls, ids: Sequence[str], texts: Sequence[str], language: str = "en") -> LexicalIndex:
         import bm25s
 
         retriever = bm25s.BM25(k1=1.2, b=0.75)
         if texts:
             tokens = bm25s.tokenize(
-                list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False
+                [cls._prepare(t, language) for t in texts],
+                stopwords=language,
+                stemmer=_stemmer(language),
+                show_progress=False,
             )
             retriever.index(tokens, show_progress=False)
-        return cls(retriever, list(ids))
+        return cls(retriever, list(ids), language)
+
+    @staticmethod
+    def _prepare(text: str, language: str) -> str:
+        return fold(text) if language != "en" else text
 
     def save(self, folder: Path) -> None:
         """Write atomically: build in a folder of this process's own, then rename.
@@ -83,7 +101,11 @@ class LexicalIndex:
         if not self.ids or k <= 0:
             return []
         tokens = bm25s.tokenize(
-            [query], stopwords="en", stemmer=self._stem, show_progress=False, return_ids=False
+            [self._prepare(query, self.language)],
+            stopwords=self.language,
+            stemmer=self._stem,
+            show_progress=False,
+            return_ids=False,
         )
         vocab = self._retriever.vocab_dict
         known = [[t for t in tokens[0] if t in vocab]]

@@ -33,6 +33,11 @@ _ME = re.compile(r"\b(?:i|i'm|im|my|me|myself)\b", re.I)
 
 FOLLOW_UP = re.compile(
     r"^(?:and|also|what about|how about|same|ok|okay|so|but|then)\b|"
+    # Spanish: "¿y los riesgos?", "¿cuánto cuesta? ¿lo paga el seguro?", "¿y para mi papá?"
+    r"^\W*(?:y|tambi[eé]n|pero|entonces|qu[eé] tal|y qu[eé]|y si|bueno|vale|ok)\b|"
+    r"\b(?:eso|esto|esa|ese|esos|esas|ella|[eé]l|all[aá]|ah[ií]|lo|la|le|les|mismo|misma)\b|"
+    r"\b(?:mi|mis|nuestr[oa])\s+(?:\w+\s+)?(?:mam[aá]|madre|pap[aá]|padre|espos[oa]|marido|hij[oa]|"
+    r"herman[oa]|abuel[oa]|t[ií][oa]|suegr[oa]|cu[nñ]ad[oa]|novi[oa]|pareja)\b|"
     r"\b(?:it|its|it's|that|this|they|them|those|these|there|the same|she|he|her|him|his)\b|"
     rf"\b(?:my|our)\s+(?:\w+\s+)?(?:{_HER}|{_HIS}|{_THEIR})\b|"
     r"\bthe (?:trial|trials|study|studies|product|treatment|drug|cells|children|patients|approval|"

@@ -1,9 +1,12 @@
-"""Reading level of patient-facing text (Flesch-Kincaid grade, via textstat)."""
+"""Reading level of patient-facing text, as a school grade (via textstat): Flesch-Kincaid for
+English, Crawford's grade formula for Spanish (built for Spanish texts; FK misreads them)."""
 
 from __future__ import annotations
 
 import re
+import threading
 
+_LANG_LOCK = threading.Lock()
 _MARKUP = re.compile(r"[#*_`>\[\]|]|\(https?://[^)]*\)")
 
 
@@ -20,6 +23,23 @@ def fk_grade(markdown: str) -> float:
     if not text.strip():
         return 0.0
     return round(float(textstat.flesch_kincaid_grade(text)), 2)
+
+
+def reading_grade(markdown: str, language: str = "en") -> float:
+    """The school grade needed to read a Markdown text in its language."""
+    if language != "es":
+        return fk_grade(markdown)
+    import textstat
+
+    text = plain(markdown)
+    if not text.strip():
+        return 0.0
+    with _LANG_LOCK:  # textstat keeps its language globally
+        textstat.set_lang("es")
+        try:
+            return round(float(textstat.crawford(text)), 2)
+        finally:
+            textstat.set_lang("en")
 
 
 def word_count(markdown: str) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from stemchat.answer import Answer, EvidenceLine, Statement
 from stemchat.markup import escape
-from stemchat.texts import disclaimer, tier_description
+from stemchat.texts import disclaimer, text, texts, tier_description, use_language
 
 
 def statement(s: Statement) -> str:
@@ -24,20 +24,23 @@ def statement(s: Statement) -> str:
 
 
 def tier_words(tier: str) -> str:
-    return tier.replace("_", " ")
+    """The tier's name in the current language ("early"; "inicial")."""
+    return str(texts()["tier_names"].get(tier, tier.replace("_", " ")))
 
 
 def evidence_line(e: EvidenceLine) -> str:
     """The evidence strength of one condition, shown first (bold name and tier, then plain words)."""
     label = e.tier_label.rstrip(". ") or tier_description(e.tier)
-    when = f" (as of {e.as_of})" if e.as_of else ""
+    when = f" ({text('as_of').format(date=e.as_of)})" if e.as_of else ""
     note = f" {e.tier_note.strip()}" if e.tier_note.strip() else ""
-    head = escape(f"Evidence strength for {e.condition_name}: {tier_words(e.tier)}")
+    head = escape(text("evidence_head").format(name=e.condition_name, tier=tier_words(e.tier)))
     return f"**{head}**" + escape(f" — {label}{when}.{note}")
 
 
 def approval_line(e: EvidenceLine) -> str:
-    return f"**Approvals:** {escape(e.approval_line)}" if e.approval_line else ""
+    if not e.approval_line:
+        return ""
+    return f"**{text('approvals_label')}** {escape(e.approval_line)}"
 
 
 _SAFE_URL = re.compile(r"https?://[^\s<>\"'`\\]+")
@@ -65,7 +68,12 @@ _AFTER_EVIDENCE = ("not_covered", "clarify", "general_tier_line")
 
 
 def markdown(answer: Answer) -> str:
-    """The Markdown shown to the patient for one answer."""
+    """The Markdown shown to the patient for one answer, in the answer's language."""
+    with use_language(answer.language):
+        return _markdown(answer)
+
+
+def _markdown(answer: Answer) -> str:
     blocks = [statement(s) for s in answer.notices if s.key not in _AFTER_EVIDENCE]
     if answer.reply:  # the direct reply is the first thing read
         blocks.append(" ".join(statement(s) for s in answer.reply))

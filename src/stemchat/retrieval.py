@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from cachetools import LRUCache
 
+from stemchat.chunking import chunk_document
 from stemchat.fusion import rrf, top
 from stemchat.lexical import LexicalIndex, cached_index
 from stemchat.store import Hit, Manifest, Store
@@ -23,6 +24,8 @@ from stemchat.store import Hit, Manifest, Store
 if TYPE_CHECKING:
     from langchain_core.documents import Document
     from langchain_core.embeddings import Embeddings
+
+    from stemchat.corpus.models import CorpusDocument
 
 Mode = Literal["hybrid", "dense", "bm25"]
 
@@ -240,3 +243,65 @@ def __getattr__(name: str) -> Any:
 
         return HybridRetriever
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@dataclass
+class LocalSearch:
+    """Search over a translation's passages, held in memory: BM25 in the documents' language
+    (stemmed, accents folded), with the interface the composer uses from `HybridSearch`.
+
+    A translation is small (one document per overview and guide) and read only when a patient
+    writes in its language, so it needs neither the store nor an embedding model: an English
+    conversation never builds it."""
+
+    passages: dict[str, Passage]
+    lexical: LexicalIndex
+    k: int = 6
+    candidates: int = 40
+    condition_boost: float = 1.5
+
+    @classmethod
+    def from_documents(
+        cls, documents: Sequence[CorpusDocument], language: str, *, chunk_size: int, overlap: int
+    ) -> LocalSearch:
+        passages: dict[str, Passage] = {}
+        for doc in documents:
+            for chunk in chunk_document(
+                doc, chunk_size=chunk_size, chunk_overlap=overlap, model_tag=language
+            ):
+                passages[chunk.id] = Passage.from_metadata(
+                    chunk.id, chunk.text, chunk.metadata, 0.0
+                )
+        ids = list(passages)
+        lexical = LexicalIndex.build(ids, [passages[i].text for i in ids], language)
+        return cls(passages, lexical)
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        conditions: Sequence[str] = (),
+        filter_conditions: bool = False,
+        mode: Mode | None = None,
+        query_vector: Sequence[float] | None = None,
+        doc_ids: Sequence[str] = (),
+    ) -> list[Passage]:
+        """Top-k passages, best first (optionally only some documents or conditions)."""
+        k = k or self.k
+        wanted_docs, wanted = set(doc_ids), set(conditions)
+        scored: list[tuple[float, str]] = []
+        for cid, score in self.lexical.search(query, max(self.candidates, k) * 4):
+            p = self.passages[cid]
+            if wanted_docs and p.doc_id not in wanted_docs:
+                continue
+            if filter_conditions and wanted and not wanted & set(p.conditions):
+                continue
+            boost = self.condition_boost if wanted & set(p.conditions) else 1.0
+            scored.append((score * boost, cid))
+        scored.sort(key=lambda t: -t[0])
+        return [replace(self.passages[cid], score=s) for s, cid in scored[:k]]
+
+    def embed(self, query: str) -> list[float]:
+        """No dense arm (see the class): the composer's shared query vector is empty."""
+        return []

@@ -47,10 +47,15 @@ class ConditionDetector:
     """Find evidence-map conditions in free text."""
 
     def __init__(
-        self, evidence: EvidenceMap | None, phrases: dict[str, set[str]] | None = None
+        self,
+        evidence: EvidenceMap | None,
+        phrases: dict[str, set[str]] | None = None,
+        more_synonyms: dict[str, list[str]] | None = None,
     ) -> None:
         self.evidence = evidence
         self._given = phrases
+        # reviewed synonyms in other languages, by condition id ("esclerosis múltiple")
+        self._more = more_synonyms or {}
         self._acronyms: set[str] = set()
 
     @cached_property
@@ -60,7 +65,12 @@ class ConditionDetector:
         assert self.evidence is not None
         phrases: dict[str, set[str]] = {}
         for cond in self.evidence.conditions.values():
-            for raw in [cond.name, cond.id.replace("-", " "), *cond.synonyms]:
+            for raw in [
+                cond.name,
+                cond.id.replace("-", " "),
+                *cond.synonyms,
+                *self._more.get(cond.id, []),
+            ]:
                 phrase = normalize(raw)
                 if phrase:
                     phrases.setdefault(phrase, set()).add(cond.id)

@@ -17,34 +17,49 @@ from stemchat.texts import texts
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
-def _wording(lang: str = "en") -> dict[str, object]:
+def _wording(lang: str | None = None) -> dict[str, object]:
     words = texts(lang).get("approval_wording") or texts()["approval_wording"]
     assert isinstance(words, dict)
     return words
 
 
 def date_words(date: str) -> str:
-    """'2024-12-18' -> 'Dec 2024'; '2012' -> '2012'."""
+    """'2024-12-18' -> 'Dec 2024' ('dic 2024' in Spanish); '2012' -> '2012'."""
     parts = date.split("-")
+    months = _wording().get("months") or _MONTHS
+    assert isinstance(months, list)
     if len(parts) >= 2 and parts[1].isdigit() and 1 <= int(parts[1]) <= 12:
-        return f"{_MONTHS[int(parts[1]) - 1]} {parts[0]}"
+        return f"{months[int(parts[1]) - 1]} {parts[0]}"
     return parts[0]
+
+
+def _at(where: str, words: dict[str, object] | None = None) -> str:
+    """A place as the answer's language names it ("South Korea" -> "Corea del Sur")."""
+    places = (words or _wording()).get("places") or {}
+    assert isinstance(places, dict)
+    return str(places.get(where, where))
+
+
+def _what(text: str | None, words: dict[str, object] | None = None) -> str:
+    """A record's English description, where the answer's language is English (records
+    describe products in English; a translation shows the product, kind, place and date)."""
+    return (text or "") if (words or _wording()).get("describe", True) else ""
 
 
 def _product(a: Approval, words: dict[str, object]) -> str:
     kinds = words["kinds"]
     assert isinstance(kinds, dict)
     kind = f"{kinds[a.kind]}: " if a.kind != "full" else ""
-    what = f", {a.what}" if a.what else ""
+    what = f", {_what(a.what, words)}" if _what(a.what, words) else ""
     return f"{kind}{a.product}{what}, {date_words(a.date)}"
 
 
 def _place(where: str, items: list[Approval], only: bool, words: dict[str, object]) -> str:
-    name = str(words["only"]).format(where=where) if only else where
+    name = str(words["only"]).format(where=_at(where, words)) if only else _at(where, words)
     return f"{name} ({'; '.join(_product(a, words) for a in items)})"
 
 
-def approval_line(condition: Condition, lang: str = "en") -> str:
+def approval_line(condition: Condition, lang: str | None = None) -> str:
     """The approval sentence shown beside the evidence strength of one condition."""
     words = _wording(lang)
     by_status: dict[str, list[Approval]] = {}
@@ -81,7 +96,7 @@ def _not_active(condition: Condition, words: dict[str, object]) -> list[str]:
     for status in ("withdrawn", "expired", "pending"):
         ended = [
             str(words[f"{status}_item"]).format(
-                where=a.where,
+                where=_at(a.where, words),
                 product=a.product,
                 date=date_words(a.date),
                 ended=date_words(a.ended or ""),
@@ -95,21 +110,24 @@ def _not_active(condition: Condition, words: dict[str, object]) -> list[str]:
     return parts
 
 
-def product_fact(a: Approval, lang: str = "en") -> str:
+def product_fact(a: Approval, lang: str | None = None) -> str:
     """One product's record as a sentence: what kind of approval, where, since when, for whom."""
     words = _wording(lang)
     kinds = words["kinds"]
     assert isinstance(kinds, dict)
-    who = a.who or a.what or ""
+    who = _what(a.who or a.what, words)
+    the = words.get("the_places", ["US", "EU", "UK"])
+    assert isinstance(the, list)
     fact = str(words[f"fact_{a.status}"]).format(
         product=a.product,
         kind=kinds[a.kind],
-        where=f"the {a.where}" if a.where in ("US", "EU", "UK") else a.where,
+        where=f"the {a.where}" if a.where in the else _at(a.where, words),
         date=date_words(a.date),
         ended=date_words(a.ended or ""),
         who=f"for {who}" if who and not who.startswith("for ") else who,
     )
-    fact = re.sub(r"\s*It is \.$", "", fact)  # no `who` on record
+    if not who:  # no `who` on record (or not in this language): drop "It is ."
+        fact = re.sub(r"\s+[^.]*\s\.$", "", fact)
     return re.sub(r",\s*\.$", ".", fact.replace(" ,", ","))
 
 
@@ -124,14 +142,17 @@ def named_products(text: str, evidence: EvidenceMap) -> list[Approval]:
     return out
 
 
-def not_covered_line(lang: str = "en") -> str:
+def not_covered_line(lang: str | None = None) -> str:
     """What a not-covered condition says about approvals (US and EU named all the same)."""
     return str(_wording(lang)["not_covered"])
 
 
 def states_us_and_eu(line: str) -> bool:
     """Does an approval sentence say something about the US and about the EU?"""
-    return " US" in f" {line}" and " EU" in f" {line}"
+    padded = f" {line}"
+    us = " US" in padded or "EE. UU." in padded or "Estados Unidos" in padded
+    eu = " EU" in padded or " UE" in padded or "Unión Europea" in padded
+    return us and eu
 
 
 def stale_pending(condition: Condition, today: dt.date, months: int = 6) -> list[Approval]:
@@ -182,11 +203,11 @@ def _short_name(condition: Condition) -> str:
 
 def _item(a: Approval, kinds: dict[str, str], with_what: bool = True) -> str:
     kind = f"{kinds[a.kind]}: " if a.kind != "full" else ""
-    what = f", {a.what}" if with_what and a.what else ""
+    what = f", {_what(a.what)}" if with_what and _what(a.what) else ""
     return f"{kind}{a.product}{what}"
 
 
-def approval_reply(condition: Condition, lang: str = "en") -> str:
+def approval_reply(condition: Condition, lang: str | None = None) -> str:
     """The direct reply to "is it approved?": where, of what kind, and the US and EU status."""
     words = _wording(lang)
     # "is it still available in Europe?": a withdrawn or pending record is part of the reply
@@ -209,7 +230,9 @@ def _approval_reply(condition: Condition, words: dict[str, object]) -> str:
     places: dict[str, list[str]] = {}
     for a in active:
         places.setdefault(a.where, []).append(_item(a, kinds))
-    listed = "; ".join(f"{where} ({'; '.join(items)})" for where, items in places.items())
+    listed = "; ".join(
+        f"{_at(where, words)} ({'; '.join(items)})" for where, items in places.items()
+    )
     missing = {"US", "EU"} - set(places)
     tail = {
         frozenset({"US", "EU"}): "reply_not_us_eu",
@@ -220,7 +243,9 @@ def _approval_reply(condition: Condition, words: dict[str, object]) -> str:
     return f"{head} {words[tail]}" if tail else head
 
 
-def approvals_summary(evidence: EvidenceMap, region: str | None = None, lang: str = "en") -> str:
+def approvals_summary(
+    evidence: EvidenceMap, region: str | None = None, lang: str | None = None
+) -> str:
     """Across conditions: every active approval (in one region, or all), product by product."""
     words = _wording(lang)
     kinds = words["kinds"]
@@ -234,7 +259,8 @@ def approvals_summary(evidence: EvidenceMap, region: str | None = None, lang: st
                 continue
             if a.where in shown:
                 by_place.setdefault(a.where, []).append(
-                    f"{_item(a, kinds, with_what=False)} for {_short_name(c)} ({date_words(a.date)})"
+                    f"{_item(a, kinds, with_what=False)} {words.get('for', 'for')} "
+                    f"{_short_name(c)} ({date_words(a.date)})"
                 )
             else:
                 others[a.where] = others.get(a.where, 0) + 1
@@ -244,9 +270,9 @@ def approvals_summary(evidence: EvidenceMap, region: str | None = None, lang: st
     for where in shown:
         if where in by_place:
             items = "; ".join(by_place[where])
-            parts.append(str(words["summary_place"]).format(where=where, items=items))
+            parts.append(str(words["summary_place"]).format(where=_at(where, words), items=items))
     if region is None and others:
-        listed = ", ".join(f"{where} ({n})" for where, n in sorted(others.items()))
+        listed = ", ".join(f"{_at(where, words)} ({n})" for where, n in sorted(others.items()))
         parts.append(str(words["summary_elsewhere"]).format(places=listed))
     parts.append(str(words["summary_tail"]))
     return " ".join(parts)

@@ -9,6 +9,7 @@ from pathlib import Path
 from stemchat.corpus.approvals import approval_without_place, stale_pending
 from stemchat.corpus.loader import Corpus, CorpusDocument, Issue, load_corpus
 from stemchat.corpus.models import Approval, Condition
+from stemchat.corpus.translations import LANGUAGES, load_translations
 from stemchat.markup import to_plain
 
 # How documents name the place of an approval (for the active-vs-withdrawn check).
@@ -86,6 +87,8 @@ def check_corpus(
                     field="last_reviewed",
                 )
             )
+    for language in LANGUAGES:  # reviewed translations: loadable, faithful in form, current
+        corpus.issues += load_translations(corpus, corpus_dir, language).issues
     return corpus
 
 

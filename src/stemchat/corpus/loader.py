@@ -183,6 +183,16 @@ def load_document(path: Path) -> CorpusDocument:
     return _load_document(path)[0]
 
 
+def document_and_issues(path: Path) -> tuple[CorpusDocument | None, list[Issue]]:
+    """One document and its warnings, or None and the issue that refused it."""
+    try:
+        return _load_document(path)
+    except _FileProblem as problem:
+        return None, [problem.issue]
+    except OSError as exc:
+        return None, [Issue(path, f"cannot read file ({exc.strerror})", "check its permissions")]
+
+
 def read_document(path: Path) -> CorpusDocument | None:
     """One document, or None when it is missing or does not load (for display only)."""
     try:

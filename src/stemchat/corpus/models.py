@@ -150,6 +150,11 @@ class DocumentMeta(_Strict):
     as_of: str | None = None
     last_reviewed: str
     reviewed_by: str = Field(min_length=2)
+    # a reviewed translation (corpus/<language>/documents/<id>.md): the English document it
+    # renders, and the content hash of that original when the translation was last checked
+    language: Literal["en", "es"] = "en"
+    translation_of: str | None = None
+    original_sha256: str | None = None
 
     @field_validator("id")
     @classmethod
@@ -244,6 +249,20 @@ class Approval(_Strict):
         return self
 
 
+# A condition's reviewed text a patient reads (plain text; what a translation renders)
+STATEMENT_FIELDS = (
+    "name",
+    "tier_label",
+    "tier_note",
+    "approval_note",
+    "bottom_line",
+    "risks",
+    "established_care",
+    "specialist",
+    "outlook",
+)
+
+
 class Condition(_Strict):
     """One row of the evidence map: evidence strength and approvals, kept apart, plus the
     reviewed statements answers open with."""
@@ -271,17 +290,7 @@ class Condition(_Strict):
             raise ValueError(f"id '{value}' must be a slug like 'lupus'")
         return value
 
-    @field_validator(
-        "name",
-        "tier_label",
-        "tier_note",
-        "approval_note",
-        "bottom_line",
-        "risks",
-        "established_care",
-        "specialist",
-        "outlook",
-    )
+    @field_validator(*STATEMENT_FIELDS)
     @classmethod
     def _plain(cls, value: str) -> str:
         return plain_text(value)

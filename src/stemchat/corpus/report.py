@@ -10,6 +10,7 @@ from typing import Any
 
 from stemchat.corpus.lint import check_corpus
 from stemchat.corpus.models import Condition, CorpusDocument, Source
+from stemchat.corpus.translations import LANGUAGES, load_translations
 from stemchat.readability import fk_grade, word_count
 
 MIN_WORDS, MAX_WORDS, MAX_GRADE = 150, 900, 10.0
@@ -98,6 +99,17 @@ def corpus_report(
         else {},
         "mean_grade": round(sum(grades) / len(grades), 2) if grades else None,
         "max_grade": max(grades) if grades else None,
+        "translations": {
+            t.language: {
+                "documents": len(t.documents),
+                "missing_documents": t.missing_documents,
+                "stale_documents": t.stale_documents,
+                "conditions": len(t.conditions),
+                "missing_conditions": t.missing_conditions,
+                "stale_conditions": t.stale_conditions,
+            }
+            for t in (load_translations(corpus, corpus_dir, lang) for lang in LANGUAGES)
+        },
         "errors": [str(i) for i in corpus.errors],
         "warnings": [str(i) for i in corpus.warnings],
         "rows": rows,

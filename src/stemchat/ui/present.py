@@ -37,12 +37,7 @@ TIER_ORDER = [
     "preclinical",
     "not_covered",
 ]
-EXAMPLES = [
-    "Do stem cells help lupus?",
-    "Is any stem cell treatment approved for knee arthritis?",
-    "What happened with Alofisel for Crohn's fistulas?",
-    "How do I tell if a stem cell clinic is legitimate?",
-]
+EXAMPLES: list[str] = list(texts("en")["ui"]["examples"])
 
 __all__ = ["EXAMPLES", "TIER_COLORS", "TIER_ICONS", "TIER_ORDER", "badge_text", "export_markdown"]
 
@@ -51,8 +46,10 @@ def badge_text(tier: str, condition_name: str) -> str:
     """A badge label that never relies on colour alone (escaped: badges render Markdown).
 
     It names the evidence strength only; approvals are said in words beside it."""
-    short = texts()["tier_short"][tier]
-    return escape(f"{condition_name} — evidence: {tier.replace('_', ' ')} ({short})")
+    words = texts()
+    name = str(words["tier_names"].get(tier, tier.replace("_", " ")))
+    short = words["tier_short"][tier]
+    return escape(str(words["ui"]["badge"]).format(name=condition_name, tier=name, short=short))
 
 
 def stream_words(markdown: str, chunk: int = 12) -> Iterator[str]:
