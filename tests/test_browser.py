@@ -133,6 +133,19 @@ def test_emergency_message_first(browser, server: str) -> None:  # type: ignore[
     ctx.close()
 
 
+def test_spanish_page_and_answer(browser, server: str) -> None:  # type: ignore[no-untyped-def]
+    """`?lang=es` gives the Spanish page; a Spanish question a Spanish answer and crisis line."""
+    ctx, page = open_app(browser, f"{server}/?lang=es")
+    assert page.get_by_text("Pruebe a preguntar", exact=False).first.is_visible()
+    ask(page, "mi mamá tiene ELA, ¿le sirven las células madre?", expect="Solidez de la evidencia")
+    assert page.get_by_text("evidencia: negativa", exact=False).first.is_visible()  # the badge
+    assert page.get_by_text("No es consejo médico", exact=False).first.is_visible()
+    assert page.get_by_text("Evidence strength", exact=False).count() == 0
+    ask(page, "Ya no quiero vivir, nada funciona", expect="oprima el 2")
+    page.screenshot(path=str(ARTIFACTS / "spanish.png"), full_page=True)
+    ctx.close()
+
+
 def test_two_sessions_never_share_history(browser, server: str) -> None:  # type: ignore[no-untyped-def]
     ctx_a, a = open_app(browser, server)
     ctx_b, b = open_app(browser, server)

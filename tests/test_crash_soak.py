@@ -18,7 +18,7 @@ whatever the kills left, ending exactly where a clean ingest of the same corpus 
 one more killed run is repaired by `stemchat ingest` and compared with a clean `stemchat ingest`
 in another data dir: `stemchat status --json` and the chunk ids in Chroma must be equal.
 
-Rounds: STEMCHAT_SOAK_ROUNDS, else 20 when CI is set, else 5. The seed is printed; rerun a failure
+Rounds: STEMCHAT_SOAK_ROUNDS, else 16 when CI is set, else 5. The seed is printed; rerun a failure
 with STEMCHAT_SOAK_SEED. `scripts/soak.sh` runs this module for 200+ rounds.
 """
 
@@ -69,7 +69,7 @@ SEED = os.environ.get("STEMCHAT_SOAK_SEED", "")
 def soak_rounds() -> int:
     if ROUNDS:
         return int(ROUNDS)
-    return 20 if os.environ.get("CI") else 5
+    return 16 if os.environ.get("CI") else 5
 
 
 class _StoredVectorsOnly(Embeddings):

@@ -17,7 +17,7 @@ from stemchat.texts import disclaimer
 pytestmark = pytest.mark.integration
 
 EXAMPLES = (
-    2000 if os.environ.get("CI") else int(os.environ.get("STEMCHAT_PROPERTY_EXAMPLES", "200"))
+    1000 if os.environ.get("CI") else int(os.environ.get("STEMCHAT_PROPERTY_EXAMPLES", "200"))
 )
 HANG_LIMIT_S = 30.0  # a hang detector for pathological input, not a speed target
 
@@ -92,7 +92,8 @@ def test_any_input_gets_a_guarded_answer(shipped_engine, first: str, second: str
         started = time.perf_counter()
         answer = shipped_engine.answer(text, conv)
         assert time.perf_counter() - started < HANG_LIMIT_S
-        assert disclaimer() in answer.answer
+        assert answer.language in ("en", "es")
+        assert disclaimer(answer.language) in answer.answer  # the patient's language
         assert answer.safety in {
             "none",
             "emergency",
@@ -105,4 +106,4 @@ def test_any_input_gets_a_guarded_answer(shipped_engine, first: str, second: str
         assert result.ok, result.problems
         assert not re.search(r"<\s*(script|img|iframe)", answer.answer, re.I)
         payload = answer.to_json()
-        assert payload["disclaimer"] == disclaimer()
+        assert payload["disclaimer"] == disclaimer(answer.language)

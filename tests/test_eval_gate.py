@@ -51,7 +51,8 @@ def test_gold_set_is_broad() -> None:
 
 @pytest.mark.integration
 def test_gold_set_passes_the_gate(shipped) -> None:  # type: ignore[no-untyped-def]
-    report = evaluate(shipped, GOLD)
+    # the ablations are README figures (`stemchat eval`), not gated: not run here
+    report = evaluate(shipped, GOLD, ablations=False)
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "eval-report.json").write_text(json.dumps(report, indent=2))
     (ARTIFACTS / "eval-report.md").write_text(markdown(report, charts(report, ARTIFACTS)))

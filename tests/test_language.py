@@ -122,3 +122,9 @@ def test_the_detector_is_imported_lazily() -> None:
         "assert 'py3langid' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_markup_and_single_letters_do_not_decide_the_language() -> None:
+    assert detect_language("E") == "en"
+    assert detect_language("<script>alert('xss')</script> lupus?", "en") == "en"
+    assert detect_language("<b>hola</b>, ¿qué tal?", "en") == "es"

@@ -36,7 +36,7 @@ def _wordset(words: str) -> frozenset[str]:
 # words of one language only (never "a", "no", "me", "son", "he", "solo", "doctor", "real"...)
 _ES_FUNCTION = _wordset(
     """
-    de del la las el los lo le les se en y e o que qué cual cuál cuales cuáles cuanto cuánto
+    de del la las el los lo le les se en y o que qué cual cuál cuales cuáles cuanto cuánto
     cuanta cuánta cuantos cuántos cuantas cuántas donde dónde cuando cuándo quien quién quienes
     como cómo porque por para con sin sobre entre desde hasta hacia según una unos unas un al su
     sus mi mis tu tus nuestro nuestra nos yo él ella ellos ellas usted ustedes es está esta están
@@ -140,9 +140,13 @@ def _py3langid() -> Detector:
     return detect
 
 
+# markup is no language: a pasted script or tag says nothing about the patient's
+_MARKUP = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<[^>]{0,200}>", re.I | re.S)
+
+
 def detect_language(text: str, previous: str | None = None) -> str:
     """Return "en" or "es" for one patient message; one too short to tell keeps `previous`."""
-    return decide(text, previous, _lazy_detector)
+    return decide(_MARKUP.sub(" ", text), previous, _lazy_detector)
 
 
 def _lazy_detector(text: str) -> tuple[str, float]:
