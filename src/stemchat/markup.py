@@ -48,8 +48,14 @@ def _walk(tokens: Iterable[Token]) -> Iterator[Token]:
             yield from _walk(token.children)
 
 
+# What every image, raw HTML, link, autolink, bare address or e-mail needs at least one of
+_MAY_RENDER = re.compile(r"[<\[@]|://|www\.", re.I)
+
+
 def problems(markdown: str, allowed_urls: Iterable[str] = ()) -> list[str]:
     """What this Markdown would render beyond plain formatted text, one line per problem."""
+    if not _MAY_RENDER.search(markdown):
+        return []  # no "<", "[", "@", "://" or "www.": nothing here can render as HTML or a link
     allowed = {u.strip() for u in allowed_urls if u}
     found: list[str] = []
     for token in _walk(_parser().parse(markdown)):

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from cachetools import LRUCache
 
-from stemchat.chunking import chunk_document
 from stemchat.fusion import rrf, top
 from stemchat.lexical import LexicalIndex, cached_index
 from stemchat.store import Hit, Manifest, Store
@@ -264,6 +263,9 @@ class LocalSearch:
     def from_documents(
         cls, documents: Sequence[CorpusDocument], language: str, *, chunk_size: int, overlap: int
     ) -> LocalSearch:
+        # the splitter imports LangChain (~0.25 s): only when a translation is first needed
+        from stemchat.chunking import chunk_document
+
         passages: dict[str, Passage] = {}
         for doc in documents:
             for chunk in chunk_document(
