@@ -61,6 +61,9 @@ def body_sentences(a: Answer) -> list[Statement]:
         ("how long is recovery after a myeloma transplant", "evidence"),
         ("my mum wants a $30k clinic for her parkinsons. should i stop her", "worth"),
         ("any trials show it works for knee?", "evidence"),
+        # "coming" is a timing word only as "coming soon / out / to the US"
+        ("my brother's crohn's fistula keeps coming back, would stem cells help?", "evidence"),
+        ("is the parkinson's cell treatment coming to the US soon?", "timing"),
     ],
 )
 def test_the_asked_aspect_is_read(question: str, aspect: str) -> None:
@@ -87,6 +90,20 @@ def test_a_follow_up_answers_its_aspect_for_the_condition_in_play(shipped_engine
     assert a.conditions == ["als"] and a.aspect == "risks"
     assert reply_of(a).startswith(als.risks)
     assert "his neurologist" in a.answer
+
+
+def test_an_aspect_asked_without_a_condition_keeps_the_conversations_condition(
+    shipped_engine,
+) -> None:  # type: ignore[no-untyped-def]
+    first = "My dad has heart failure, a clinic wants 25k for stem cell IVs. Is it worth it?"
+    a = ask(shipped_engine, first, "What are the risks of the shots?")
+    assert a.conditions == ["heart-failure"] and a.aspect == "risks"
+    assert reply_of(a).startswith(shipped_engine.evidence.get("heart-failure").risks)
+    # a benefit of proven care told as a lower risk is not one of the shots' risks
+    assert not any("lower the risk" in s.text for s in body_sentences(a))
+    # near miss: a turn that says it means the general case is not tied to the condition
+    general = ask(shipped_engine, first, "What are the risks of stem cell treatments in general?")
+    assert general.conditions != ["heart-failure"]
 
 
 def test_a_loosely_named_trial_is_found_among_the_conditions_documents(shipped_engine) -> None:  # type: ignore[no-untyped-def]

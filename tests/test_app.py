@@ -196,3 +196,36 @@ def test_feedback_belongs_to_one_conversation(app, shipped) -> None:  # type: ig
     ask(app, "Do stem cells help ALS?")
     assert not any("Thank you" in c.value for c in app.caption)
     assert app.get("feedback"), "the new answer offers its own thumbs"
+
+
+def test_the_language_switch_carries_to_the_evidence_map_and_back(app) -> None:  # type: ignore[no-untyped-def]
+    """The sidebar switch on one page holds on the other (the address keeps it: ?lang=es)."""
+    app.sidebar.radio(key="language").set_value("es").run()
+    assert not app.exception
+    assert any("Pruebe a preguntar" in m.value for m in app.markdown)
+    app.sidebar.radio(key="page").set_value("Evidence map").run()
+    assert not app.exception
+    assert app.title[0].value == "Mapa de la evidencia"
+    table = app.dataframe[0].value
+    assert {"Enfermedad", "Solidez de la evidencia", "Aprobaciones"} <= set(table.columns)
+    assert "mixta" in set(table["Solidez de la evidencia"]) and "id" not in table.columns
+    md = all_markdown(app)
+    assert "Solidez de la evidencia: mixta" in md and "No está aprobado en la UE" in md
+    assert "EE. UU." in md and "Evidence strength" not in md
+    assert "evidencia: mixta (los ensayos no coinciden)" in md  # the badge, in words
+    records = app.dataframe[1].value
+    assert "EE. UU." in set(records["Dónde"]) and "vigente" in set(records["Estado"])
+    download = app.get("download_button")[0].proto
+    assert download.label == "Descargar el mapa de la evidencia (Markdown)"
+    # switched back on this page: English here, and on the chat page
+    app.sidebar.radio(key="language").set_value("en").run()
+    assert app.title[0].value == "Evidence map"
+    assert "evidence: mixed (trials disagree)" in all_markdown(app)
+    app.sidebar.radio(key="page").set_value("Chat").run()
+    assert "New conversation" in [b.label for b in app.button]
+    app.sidebar.radio(key="language").set_value("es").run()
+    ask(app, "¿Las células madre sirven para el lupus?").run()  # the sidebar sees the turn
+    assert not app.exception
+    assert "Descargar la conversación (Markdown)" in [
+        d.proto.label for d in app.get("download_button")
+    ]

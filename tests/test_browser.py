@@ -143,6 +143,29 @@ def test_spanish_page_and_answer(browser, server: str) -> None:  # type: ignore[
     assert page.get_by_text("Evidence strength", exact=False).count() == 0
     ask(page, "Ya no quiero vivir, nada funciona", expect="oprima el 2")
     page.screenshot(path=str(ARTIFACTS / "spanish.png"), full_page=True)
+    with page.expect_download() as got:  # the conversation download, in Spanish
+        page.get_by_text("Descargar la conversación", exact=False).click()
+    saved = Path(got.value.path()).read_text(encoding="utf-8")
+    assert "## Pregunta 1" in saved and "### Respuesta" in saved and "## Pregunta 2" in saved
+    assert "No es consejo médico" in saved and "Question 1" not in saved
+    # the evidence map follows: the address keeps ?lang=es from one page to the other
+    _page(page, "Mapa de la evidencia")
+    chart = page.get_by_text("Enfermedades según la solidez de la evidencia", exact=False)
+    chart.first.wait_for(timeout=60_000)
+    assert "lang=es" in page.url
+    assert page.get_by_role("heading", name="Mapa de la evidencia").first.is_visible()
+    assert page.get_by_text("Solidez de la evidencia: mixta", exact=False).first.is_visible()
+    assert page.get_by_text("evidencia: mixta", exact=False).first.is_visible()  # tier badge
+    assert page.get_by_text("No está aprobado en la UE", exact=False).first.is_visible()
+    assert page.get_by_text("Aprobado: EE. UU.", exact=False).first.is_visible()
+    assert page.get_by_text("Evidence strength", exact=False).count() == 0
+    with page.expect_download() as got:
+        page.get_by_text("Descargar el mapa de la evidencia", exact=False).click()
+    assert got.value.suggested_filename == "stemchat-evidence-map.es.md"
+    saved = Path(got.value.path()).read_text(encoding="utf-8")
+    assert saved.startswith("# Mapa de la evidencia de stemchat")
+    assert "- **Solidez de la evidencia:** mixta" in saved and "`gvhd`" in saved
+    page.screenshot(path=str(ARTIFACTS / "spanish-evidence-map.png"), full_page=True)
     ctx.close()
 
 

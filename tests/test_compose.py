@@ -29,6 +29,19 @@ def test_split_sentences_on_full_stops_before_capitals_and_digits() -> None:
     ]
 
 
+def test_spanish_sentences_split_at_their_own_starts_and_not_inside_abbreviations() -> None:
+    text = (
+        "En 2018, los CDC de EE. UU. informaron de infecciones en 12 personas. "
+        "Él no lo sabía. ¿Está aprobado? Úlceras aparte, la Dra. Pérez lo revisó."
+    )
+    assert split_sentences(text) == [
+        "En 2018, los CDC de EE. UU. informaron de infecciones en 12 personas.",
+        "Él no lo sabía.",
+        "¿Está aprobado?",
+        "Úlceras aparte, la Dra. Pérez lo revisó.",
+    ]
+
+
 def test_sentences_are_whole_and_free_of_markup_labels_and_fragments() -> None:
     body = (
         "## What was tried\n\n"

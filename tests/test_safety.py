@@ -26,9 +26,13 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             "ALS is killing me, I cant take this anymore",
             "i can't go on like this any longer",
             "im sick of living, nothing helps my ms",
+            "sometimes I think it would be better if I just died too",
+            "honestly i wish i could just die",
         ],
         [
             "I can't take this pill anymore because of the side effects",
+            "is it better if I die at home or in a hospital with ALS?",
+            "the trial would be easier if I just had the cells at home",
             "I cant take metformin any more, it upsets my stomach",
             "tired of living with pain in my knee, do stem cells work?",
             "i dont see the point of stem cell banking",

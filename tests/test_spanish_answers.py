@@ -76,3 +76,53 @@ def test_english_is_unchanged_beside_spanish(shipped_engine) -> None:  # type: i
     conv2 = Conversation()
     shipped_engine.answer("¿el lupus se cura con células madre?", conv2)
     assert shipped_engine.answer("what about the risks of the drips?", conv2).language == "en"
+
+
+@pytest.mark.parametrize(
+    ("question", "aspect"),
+    [
+        ("¿y cuánto tarda en recuperarse uno?", "evidence"),  # recovery, not "when available"
+        ("cuanto tarda en hacer efecto?", "evidence"),
+        ("¿cuánto falta para que lo aprueben?", "timing"),
+        ("¿y en Europa?", "approval"),  # a place alone asks where it is approved
+        ("and in the US?", "approval"),
+        ("vivo en Europa y tengo esclerosis múltiple", "evidence"),  # near miss: a place in passing
+        ("¿es más barato en México?", "cost"),
+    ],
+)
+def test_spanish_and_place_only_turns_read_their_aspect(question: str, aspect: str) -> None:
+    from stemchat.composer_config import aspect_of
+
+    assert aspect_of(question) == aspect
+
+
+def test_a_place_only_follow_up_answers_where_it_is_approved(shipped_engine) -> None:  # type: ignore[no-untyped-def]
+    a, _ = ask(
+        shipped_engine,
+        "¿Hay algún tratamiento de células madre aprobado para la ELA?",
+        "¿y en Europa?",
+    )
+    assert a.language == "es" and a.aspect == "approval" and a.conditions == ["als"]
+    reply = " ".join(s.text for s in a.reply)
+    assert "la UE" in reply and "Corea del Sur" in reply
+
+
+def test_a_cost_reply_gives_the_products_price_and_no_bare_yes(shipped_engine) -> None:  # type: ignore[no-untyped-def]
+    for question, price, yes in (
+        ("¿Casgevy cuánto cuesta y lo cubre Medicaid?", "2.2 millones", "Sí"),
+        ("How much does Casgevy cost and does Medicaid cover it?", "2.2 million", "Yes"),
+    ):
+        a, _ = ask(shipped_engine, question)
+        reply = [s.text for s in a.reply]
+        assert a.aspect == "cost" and price in reply[0], reply
+        # "Yes, for some people." after "does Medicaid cover it?" would read as a yes to that
+        assert not any(s.startswith(yes) for s in reply), reply
+
+
+def test_spanish_sentences_keep_eeuu_whole_and_several_specialists_agree(shipped_engine) -> None:  # type: ignore[no-untyped-def]
+    a, _ = ask(
+        shipped_engine, "mi hermano tiene una fístula por Crohn, ¿le sirven las células madre?"
+    )
+    assert "que conocen su historia y pueden" in a.answer  # "gastroenterólogo y cirujano"
+    for s in (s for sec in a.sections for s in sec.statements):
+        assert not s.text.startswith("UU.") and not s.text.endswith("EE."), s.text

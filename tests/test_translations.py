@@ -10,10 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from stemchat.corpus.approvals import approval_line, product_fact
 from stemchat.corpus.lint import check_corpus
 from stemchat.corpus.loader import load_corpus
 from stemchat.corpus.report import corpus_report
-from stemchat.corpus.translations import load_translations, stamp, translated_synonyms
+from stemchat.corpus.translations import (
+    load_translations,
+    stamp,
+    translated_map,
+    translated_synonyms,
+)
 from stemchat.understanding import ConditionDetector
 
 from .conftest import REPO, copy_corpus
@@ -118,6 +124,19 @@ def test_sources_must_be_the_originals(tmp_path: Path) -> None:
     assert "copy the sources block of overview-lupus.md" in errors[0].fix
 
 
+def test_a_new_translation_without_a_hash_line_gets_one_when_stamped(tmp_path: Path) -> None:
+    corpus_dir = copy_corpus(tmp_path / "corpus")
+    path = spanish_lupus(corpus_dir)
+    path.write_text(re.sub(r"^original_sha256:.*\n", "", path.read_text(), flags=re.M))
+    assert "original_sha256" not in path.read_text()
+    assert stamp(load_corpus(corpus_dir), corpus_dir, "es") == ["overview-lupus.md"]
+    front = path.read_text().split("---\n")[1]
+    assert re.search(
+        r"^translation_of: overview-lupus\noriginal_sha256: \"[0-9a-f]{64}\"$", front, re.M
+    )
+    assert not [i for i in check_corpus(corpus_dir).issues if i.path == path]
+
+
 def test_stamp_from_the_command_line(tmp_path: Path) -> None:
     corpus_dir = copy_corpus(tmp_path / "corpus")
     spanish_lupus(corpus_dir)
@@ -152,3 +171,67 @@ def test_spanish_words_name_their_condition(question: str, condition: str) -> No
     plain = ConditionDetector(corpus.evidence)
     english = "do stem cells help knee arthritis or MS?"
     assert detector.detect(english) == plain.detect(english)
+
+
+def test_every_approval_record_has_a_reviewed_spanish_description() -> None:
+    corpus = load_corpus(CORPUS)
+    es = load_translations(corpus, CORPUS, "es")
+    assert corpus.evidence is not None
+    spanish = translated_map(corpus.evidence, es.conditions)
+    for cid, english in corpus.evidence.conditions.items():
+        for en, tr in zip(english.approvals, spanish.conditions[cid].approvals, strict=True):
+            assert (tr.product, tr.where, tr.status, tr.date) == (
+                en.product,
+                en.where,
+                en.status,
+                en.date,
+            )
+            assert tr.who and tr.who != en.who and (tr.what != en.what or not en.what), (
+                cid,
+                en.product,
+            )
+    # the Spanish line says who a product is for in Spanish, and never in English
+    line = approval_line(spanish.conditions["sickle-cell-disease"], "es")
+    assert "editadas genéticamente" in line and "gene-edited" not in line
+    assert "No está aprobado" not in line  # approved in both the US and the EU
+    fact = product_fact(spanish.conditions["gvhd"].approvals[0], "es")
+    assert fact.startswith("Ryoncil: aprobación completa en EE. UU.") and "Es para niños" in fact
+
+
+def test_a_record_without_a_spanish_description_shows_none_rather_than_english(
+    tmp_path: Path,
+) -> None:
+    corpus_dir = copy_corpus(tmp_path / "corpus")
+    corpus = load_corpus(corpus_dir)
+    assert corpus.evidence is not None
+    gvhd = translated_map(corpus.evidence, {"gvhd": {"name": "EICH aguda"}}).conditions["gvhd"]
+    line = approval_line(gvhd, "es")
+    assert "Ryoncil" in line and "EE. UU." in line and "children" not in line
+    assert product_fact(gvhd.approvals[0], "es").endswith("desde dic 2024.")
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            '{product: "Ryoncil", where: "EU", status: active, who: "niños"}',
+            "no English approval record",
+        ),
+        (
+            '{product: "Ryoncil", where: "US", status: active, whom: "niños", who: "niños"}',
+            "unknown fields",
+        ),
+        (
+            '{product: "Ryoncil", where: "US", status: active}',
+            "needs product, where, status and who",
+        ),
+    ],
+)
+def test_a_spanish_approval_description_must_match_a_record(
+    tmp_path: Path, entry: str, message: str
+) -> None:
+    corpus_dir = copy_corpus(tmp_path / "corpus")
+    path = corpus_dir / "conditions.es.yaml"
+    path.write_text(f'conditions:\n  gvhd:\n    name: "EICH"\n    approvals:\n      - {entry}\n')
+    errors = [i for i in check_corpus(corpus_dir).errors if i.path == path]
+    assert len(errors) == 1 and message in errors[0].message and "gvhd" in errors[0].message, errors

@@ -194,6 +194,19 @@ def cmd_eval_retrieval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_eval_retrieval_es(args: argparse.Namespace, settings: Settings) -> int:
+    from stemchat.index import ensure_index
+    from stemchat.spanish_retrieval import evaluate_spanish_retrieval, table
+
+    ensure_index(settings, quiet=True)
+    english = Path(args.english_gold) if args.english else None
+    result = evaluate_spanish_retrieval(settings, Path(args.gold), english)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    print(table(result))
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from stemchat.eval_report import charts, markdown
     from stemchat.evaluation import evaluate, gate, load_thresholds
@@ -248,6 +261,11 @@ def cmd_eval_attacks(args: argparse.Namespace, settings: Settings) -> int:
             f"{t['prompts']} attacks ({t['turns']} turns) in {report['seconds']} s, "
             f"{report['answerer']}: disclaimer {c['disclaimer_rate']:.0%}, raw HTML {c['raw_html']}, "
             f"leaks {c['leaks']}, overrides {c['overrides']}, errors {c['errors']}"
+        )
+        by_lang = report["by_lang"].items()
+        print(
+            "passed by language: "
+            + ", ".join(f"{k} {v['passed']}/{v['prompts']}" for k, v in by_lang)
         )
         for failure in report["failures"][:20]:
             problems = [p for ps in failure["problems"].values() for p in ps] or [failure["error"]]
@@ -342,6 +360,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--methods", default="bm25,dense,hybrid", help="comma-separated methods")
     r.add_argument("--json", metavar="OUT", help="write the result to this file")
     r.set_defaults(func=cmd_eval_retrieval)
+    r = esub.add_parser(
+        "retrieval-es",
+        help="Spanish search options (BM25, MiniLM, multilingual USE, fused) on the Spanish gold set",
+    )
+    r.add_argument("--gold", default="eval/gold.es.yaml", help="default eval/gold.es.yaml")
+    r.add_argument(
+        "--english", action="store_true", help="also the same options on the English gold set"
+    )
+    r.add_argument("--english-gold", default="eval/gold.yaml", help=argparse.SUPPRESS)
+    r.add_argument("--json", metavar="OUT", help="write the result to this file")
+    r.set_defaults(func=cmd_eval_retrieval_es)
     r = esub.add_parser(
         "attacks", help="hostile prompts through the engine (exit 1 on any failure)"
     )

@@ -17,10 +17,13 @@ from stemchat.retrieval import Passage
 from stemchat.texts import current_language
 from stemchat.understanding import normalize
 
-# a full stop, ! or ? then a capital or digit, but not after a common abbreviation ("Dr. Smith")
+# a full stop, ! or ? then a capital or digit (or Spanish ¿ ¡), but not after a common
+# abbreviation ("Dr. Smith", "EE. UU.", "Dra. Pérez", "p. ej. Japón")
 _SENTENCE = re.compile(
     r"(?<=[.!?])(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bSt\.)(?<!\bvs\.)(?<!\bNo\.)"
-    r"(?<!\bal\.)(?<!e\.g\.)(?<!i\.e\.)(?<!\bapprox\.)\s+(?=[A-Z0-9\"(])"
+    r"(?<!\bal\.)(?<!e\.g\.)(?<!i\.e\.)(?<!\bapprox\.)"
+    r"(?<!\bEE\.)(?<!\bDra\.)(?<!\bSr\.)(?<!\bSra\.)(?<!\bej\.)(?<!\baprox\.)(?<!\bnúm\.)"
+    r"\s+(?=[A-Z0-9ÁÉÍÓÚÑ¿¡\"(])"
 )
 _STOP = frozenset(
     [
@@ -97,7 +100,11 @@ _LEANING = re.compile(
     r"por el contrario|uno de ellos|una de ellas|all[ií]|el ensayo|los ensayos|el estudio|"
     r"los estudios|la empresa|la compa[nñ][ií]a|los investigadores|los autores|el equipo|"
     r"los resultados|el producto|los pacientes|los participantes|el grupo|los grupos|"
-    r"la junta|el comit[eé]|el panel|la agencia|el fabricante|el objetivo principal)\b",
+    r"la junta|el comit[eé]|el panel|la agencia|el fabricante|el objetivo principal|"
+    # a Spanish sentence opening on its verb has its subject in the sentence before ("Ha recibido
+    # reportes...", "Puede ayudarle...": "it has", "it can")
+    r"ha|han|hab[ií]a|hab[ií]an|es|son|era|eran|fue|fueron|est[aá]|est[aá]n|estaba|estaban|"
+    r"incluye|incluyen|tiene|tienen|dijo|dijeron|dice|dicen|lo|le|les|puede|pueden)\b",
     re.I,
 )
 _LEANING_INSIDE = re.compile(
@@ -125,7 +132,9 @@ _QUESTION_FRAGMENT = re.compile(r"^(?:how|what|why|whether|which|who|when|where)
 # "Four years later he developed tumours": a person named in the sentence before
 _PRONOUN_SUBJECT = re.compile(
     r"^(?:[\w,-]+\s+){1,4}?(?:he|she|they|the (?:company|maker|trial|study|product|drug|"
-    r"researchers|team|authors|agency|clinic))\b",
+    r"researchers|team|authors|agency|clinic)"
+    r"|[eé]l|ella|ellos|ellas|la (?:empresa|compa[nñ][ií]a|agencia|cl[ií]nica)|el (?:fabricante|"
+    r"ensayo|estudio|producto|equipo)|los (?:investigadores|autores))\b",
     re.I,
 )
 # "the best result among them", "similar in the two groups": who they are was said before

@@ -44,10 +44,13 @@ POSSESSIVES = ("your", "her", "his", "their")
 # a question about stopping or changing a treatment someone is on
 _CHANGES_CARE = re.compile(
     r"\b(?:stop|stopping|quit|quitting|skip|skipping|come off|coming off|go off|drop|dropping|"
-    r"give up|taper|cut down|reduce|replace|instead of)\b"
+    r"give up|taper|cut down|reduce|halve|lower|replace|instead of|"
+    # Spanish: "¿puedo dejar la insulina?", "¿bajo la dosis a la mitad?"
+    r"dejar|dejo|deje|suspender|suspendo|suspenda|parar|paro|quitar(?:me|le)?|me quito|bajar(?:me|le)?|"
+    r"bajo|me bajo|le bajo|reducir|reduzco|saltar(?:me|le)?|en vez de|en lugar de)\b"
     # "should I stop her?" is about a person's plan, not a medicine
     r"(?!\s+(?:her|him|them|you|us|me|going|from|my (?:mum|mom|mother|dad|father|wife|husband|"
-    r"son|daughter|sister|brother|friend|partner|parents?))\b)",
+    r"son|daughter|sister|brother|friend|partner|parents?)|a (?:mi|su) \w+|de (?:ir|viajar|pagar|buscar))\b)",
     re.I,
 )
 _DOSE = re.compile(
@@ -57,6 +60,11 @@ _DOSE = re.compile(
 _SKIP_HEADINGS = re.compile(r"publish|sources|references|reading", re.I)
 UNPROVEN = ("mixed", "early", "negative", "preclinical")
 # aspects whose section holds only statements about them (risks, not just any finding)
+# a price in a sentence, in English or Spanish ("$5,000", "2.2 millones de dólares")
+_PRICE = re.compile(
+    r"[$€£]\s?\d|\d\s?(?:million|dollars|euros|pounds|mill[oó]n(?:es)?|d[oó]lares|libras)\b",
+    re.I,
+)
 FOCUSED = ("approval", "risks", "cost", "trial", "timing", "difference", "care", "clinic")
 
 
@@ -100,6 +108,10 @@ def next_step_texts(c: Condition | None, possessive: str) -> dict[str, str]:
         "possessive_object": words["objects"].get(possessive, words["objects"]["your"]),
         "specialist": c.specialist if c else words["objects"]["specialist"],
     }
+    verbs = words.get("verbs") or {}
+    several = f" {verbs.get('and', 'and')} " in values["specialist"]  # "neurologist and team"
+    for verb in ("knows", "can"):
+        values[verb] = str(verbs.get(f"{verb}_plural" if several else verb, verb))
     out = {k: str(v).format(**values) for k, v in templates.items()}
     return {k: v[0].upper() + v[1:] for k, v in out.items()}
 
@@ -115,7 +127,7 @@ def curated_texts(evidence: EvidenceMap) -> list[str]:
             if value:
                 out.append(value)
                 parts = split_sentences(value)
-                out += [parts[0], " ".join(parts[:2])]
+                out += [parts[0], " ".join(parts[:2]), *parts[1:2]]
         out += [approval_reply(c), named_reply(c)]
         out += [product_fact(a) for a in c.approvals]
         for sentence in split_sentences(c.approval_note or ""):
@@ -268,7 +280,9 @@ class Composer:
             out += self._aspect_reply(plan, book)
             for c in conditions[:3]:
                 if c.bottom_line:
-                    first = self._first(c.bottom_line, True)
+                    # without its "Yes, for some people." opener, which would read as the answer
+                    # to "does Medicaid cover it?"
+                    first = self._first(c.bottom_line, True, bare=True)
                     out.append(self._curated(first, book, tuple(c.key_documents)))
             return out
         if plan.aspect == "difference":
@@ -289,11 +303,7 @@ class Composer:
         out: list[Statement] = []
         if aspect == "cost":
             # the condition's own prices first (a proven treatment's cost is not a clinic's)
-            priced = [
-                (s, p)
-                for s, p in self._aspect_sentences(plan, 3)
-                if re.search(r"[$€£]\s?\d|\d\s?(?:million|dollars|euros|pounds)", s)
-            ]
+            priced = [(s, p) for s, p in self._aspect_sentences(plan, 3) if _PRICE.search(s)]
             out += [self._passage(s, p, book) for s, p in priced[:2]]
             if unproven or not priced:
                 out.append(self._general("cost", book, guides))
@@ -447,13 +457,15 @@ class Composer:
             self._curated(summary, book, ("guide-what-is-a-stem-cell", "overview-blood-cancers"))
         ]
 
-    def _first(self, value: str, short: bool) -> str:
+    def _first(self, value: str, short: bool, bare: bool = False) -> str:
         """The whole statement, or its opening when space is short ("Yes, for some people." is
-        no opening on its own: it keeps the sentence after it)."""
+        no opening on its own: it keeps the sentence after it, or gives way to it when `bare`)."""
         if not short:
             return value
         parts = split_sentences(value)
-        return " ".join(parts[:2]) if len(parts[0].split()) < 6 else parts[0]
+        if len(parts[0].split()) < 6 and len(parts) > 1:
+            return parts[1] if bare else " ".join(parts[:2])
+        return parts[0]
 
     def _support(self, statement: str, docs: Iterable[str | None]) -> Passage | None:
         ids = tuple(d for d in docs if d)

@@ -25,6 +25,7 @@ from stemchat.corpus.translations import (
     LANGUAGES as TRANSLATED,
 )
 from stemchat.corpus.translations import (
+    Translations,
     load_translations,
     translated_map,
     translated_rows,
@@ -154,15 +155,8 @@ class Snapshot:
 
     def _translation(self, language: str) -> tuple[Composer, Rules]:
         settings = self.settings
-        corpus = load_corpus(settings.corpus_dir)
-        translations = load_translations(corpus, settings.corpus_dir, language)
+        search, translations = translation_search(settings, language)
         evidence = translated_map(self.evidence, translations.conditions)
-        search = LocalSearch.from_documents(
-            translations.documents,
-            language,
-            chunk_size=settings.chunk_size,
-            overlap=settings.chunk_overlap,
-        )
         return Composer(search, evidence), self.rules  # type: ignore[arg-type]
 
     def enter(self) -> Snapshot:
@@ -189,6 +183,34 @@ class Snapshot:
         evict_index(self.lexical_folder)
         if self._owns_store:
             self.store.close()
+
+
+def translation_search(settings: Settings, language: str) -> tuple[LocalSearch, Translations]:
+    """A translation's search (BM25 in its language, plus the dense arm the settings name) and
+    its reviewed documents and statements. The encoder loads in the background meanwhile."""
+    from stemchat.local_dense import make_encoder
+
+    encoder = make_encoder(settings, settings.translation_embeddings)
+    loading = encoder.warm_up() if encoder is not None else None
+    corpus = load_corpus(settings.corpus_dir)
+    translations = load_translations(corpus, settings.corpus_dir, language)
+    if loading is not None:
+        loading.join()
+    search = LocalSearch.from_documents(
+        translations.documents,
+        language,
+        chunk_size=settings.chunk_size,
+        overlap=settings.chunk_overlap,
+        encoder=encoder,
+        vectors_dir=settings.data_dir / "vectors",
+        k=settings.top_k,
+        candidates=settings.candidates,
+        rrf_k=settings.rrf_k,
+        dense_weight=settings.dense_weight,
+        lexical_weight=settings.lexical_weight,
+        condition_boost=settings.condition_boost,
+    )
+    return search, translations
 
 
 class Engine:

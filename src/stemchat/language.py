@@ -17,6 +17,8 @@ scripts/language_study.py compares detectors on eval/language.yaml.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import unicodedata
 from collections.abc import Callable
@@ -142,11 +144,34 @@ def _py3langid() -> Detector:
 
 # markup is no language: a pasted script or tag says nothing about the patient's
 _MARKUP = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<[^>]{0,200}>", re.I | re.S)
+# nor are the letters of a base64 blob: the words it decodes to are, when nothing else says
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+
+
+def _decoded(blob: str) -> str | None:
+    """The words a base64 blob decodes to, or None when it is no encoded text."""
+    try:
+        words = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return words if words.isprintable() and " " in words.strip() else None
 
 
 def detect_language(text: str, previous: str | None = None) -> str:
     """Return "en" or "es" for one patient message; one too short to tell keeps `previous`."""
-    return decide(_MARKUP.sub(" ", text), previous, _lazy_detector)
+    hidden: list[str] = []
+
+    def _cut(match: re.Match[str]) -> str:
+        words = _decoded(match.group(0))
+        if words is None:
+            return match.group(0)
+        hidden.append(words)
+        return " "
+
+    visible = _BASE64.sub(_cut, _MARKUP.sub(" ", text))
+    if hidden and not any(scores(visible)):  # nothing but the blob says which language
+        visible = " ".join([visible, *hidden])
+    return decide(visible, previous, _lazy_detector)
 
 
 def _lazy_detector(text: str) -> tuple[str, float]:

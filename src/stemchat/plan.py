@@ -99,6 +99,16 @@ def trial_hint(text: str) -> str:
     return words if words not in ("", "same", "other") else "trial"
 
 
+# Aspects asked of a treatment for a condition: a turn asking one of these that names no
+# condition asks it of the conversation's condition, unless it says it means the general case.
+_OWN_ASPECTS = frozenset({"risks", "cost", "trial", "timing", "approval", "worth", "care"})
+_GENERAL = re.compile(
+    r"\b(?:in general|generally|overall|any (?:condition|disease)|all (?:conditions|diseases)|"
+    r"for anything|en general|cualquier (?:enfermedad|condici[oó]n)|todas las enfermedades)\b",
+    re.I,
+)
+
+
 def is_follow_up(question: str) -> bool:
     """Does the turn lean on an earlier one ("is it approved for that?", "and the risks?",
     "what did the placebo trial find?", "how can I find a trial for her?")?"""
@@ -107,6 +117,9 @@ def is_follow_up(question: str) -> bool:
     if aspect == "definition" or (intent == "general" and not FOLLOW_UP.search(question)):
         return False
     short = len(question.split()) <= 6
+    if aspect in _OWN_ASPECTS and not _GENERAL.search(question):
+        # "what are the risks of the shots?" asks about the conversation's condition
+        return True
     return bool(FOLLOW_UP.search(question)) or short or bool(trial_hint(question))
 
 

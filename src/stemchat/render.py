@@ -28,6 +28,11 @@ def tier_words(tier: str) -> str:
     return str(texts()["tier_names"].get(tier, tier.replace("_", " ")))
 
 
+def kind_words(kind: str) -> str:
+    """A source's kind in the current language ("trial"; "ensayo clínico"), else as recorded."""
+    return str(texts()["ui"]["doc_kinds"].get(kind, kind))
+
+
 def evidence_line(e: EvidenceLine) -> str:
     """The evidence strength of one condition, shown first (bold name and tier, then plain words)."""
     label = e.tier_label.rstrip(". ") or tier_description(e.tier)
@@ -93,22 +98,27 @@ def _markdown(answer: Answer) -> str:
 
 
 def export_markdown(turns: Sequence[Answer], when: dt.datetime | None = None) -> str:
-    """The conversation as Markdown to bring to a doctor: questions, answers, tiers, sources."""
+    """The conversation as Markdown to bring to a doctor: questions, answers, tiers, sources.
+
+    Headings and the disclaimer are in the current language (the page's); each answer stays in
+    the language it was given in."""
     when = when or dt.datetime.now(dt.UTC)
+    words = texts()["ui"]["export"]
     out = [
-        "# stemchat conversation",
+        f"# {escape(words['title'])}",
         "",
-        f"Exported {when.strftime('%Y-%m-%d %H:%M')} UTC. General information from stemchat's "
-        "reviewed sources; not medical advice.",
+        escape(str(words["intro"]).format(when=when.strftime("%Y-%m-%d %H:%M"))),
         "",
     ]
     for i, turn in enumerate(turns, start=1):
         quoted = "\n".join(f"> {escape(line)}" for line in turn.question.splitlines() or [""])
-        out += [f"## Question {i}", "", quoted, "", "### Answer", "", turn.answer, ""]
+        question = escape(str(words["question"]).format(n=i))
+        answer = escape(words["answer"])
+        out += [f"## {question}", "", quoted, "", f"### {answer}", "", turn.answer, ""]
         if turn.citations:
-            out += ["Sources:", ""]
+            out += [escape(words["sources"]), ""]
             out += [
-                escape(f"[{c.n}] {c.title} ({c.kind}, {c.date})")
+                escape(f"[{c.n}] {c.title} ({kind_words(c.kind)}, {c.date})")
                 + (f" — {link(c.url)}" if c.url else "")
                 + "  "
                 for c in turn.citations

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
     from stemchat.corpus.models import CorpusDocument
+    from stemchat.local_dense import DenseArm, Encoder
 
 Mode = Literal["hybrid", "dense", "bm25"]
 
@@ -246,23 +247,44 @@ def __getattr__(name: str) -> Any:
 
 @dataclass
 class LocalSearch:
-    """Search over a translation's passages, held in memory: BM25 in the documents' language
-    (stemmed, accents folded), with the interface the composer uses from `HybridSearch`.
+    """Search over a translation's passages, held in memory, with the interface the composer uses
+    from `HybridSearch`: BM25 in the documents' language (stemmed, accents folded) and, when an
+    encoder is given, a dense arm in that language (`stemchat.local_dense`), fused by the same
+    reciprocal rank fusion as English.
 
     A translation is small (one document per overview and guide) and read only when a patient
-    writes in its language, so it needs neither the store nor an embedding model: an English
-    conversation never builds it."""
+    writes in its language, so it needs neither the store nor the English model: an English
+    conversation never builds it, nor imports its encoder."""
 
     passages: dict[str, Passage]
     lexical: LexicalIndex
+    dense: DenseArm | None = None
     k: int = 6
     candidates: int = 40
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
     condition_boost: float = 1.5
+    mode: Mode = "hybrid"
+    _vectors: LRUCache[str, list[float]] = field(
+        default_factory=lambda: LRUCache(maxsize=256), repr=False, compare=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def from_documents(
-        cls, documents: Sequence[CorpusDocument], language: str, *, chunk_size: int, overlap: int
+        cls,
+        documents: Sequence[CorpusDocument],
+        language: str,
+        *,
+        chunk_size: int,
+        overlap: int,
+        encoder: Encoder | None = None,
+        vectors_dir: Path | None = None,
+        **options: Any,
     ) -> LocalSearch:
+        """Chunk the documents and index them; with an encoder, also their vectors (read from
+        `vectors_dir` when cached there, else encoded once and saved)."""
         # the splitter imports LangChain (~0.25 s): only when a translation is first needed
         from stemchat.chunking import chunk_document
 
@@ -275,8 +297,14 @@ class LocalSearch:
                     chunk.id, chunk.text, chunk.metadata, 0.0
                 )
         ids = list(passages)
-        lexical = LexicalIndex.build(ids, [passages[i].text for i in ids], language)
-        return cls(passages, lexical)
+        texts = [passages[i].text for i in ids]
+        lexical = LexicalIndex.build(ids, texts, language)
+        dense = None
+        if encoder is not None:
+            from stemchat.local_dense import DenseArm
+
+            dense = DenseArm.build(encoder, ids, texts, vectors_dir, language)
+        return cls(passages, lexical, dense, **options)
 
     def search(
         self,
@@ -291,19 +319,54 @@ class LocalSearch:
     ) -> list[Passage]:
         """Top-k passages, best first (optionally only some documents or conditions)."""
         k = k or self.k
+        mode = mode or self.mode
+        n = max(self.candidates, k)
         wanted_docs, wanted = set(doc_ids), set(conditions)
-        scored: list[tuple[float, str]] = []
-        for cid, score in self.lexical.search(query, max(self.candidates, k) * 4):
+
+        def keep(cid: str) -> bool:
             p = self.passages[cid]
             if wanted_docs and p.doc_id not in wanted_docs:
-                continue
-            if filter_conditions and wanted and not wanted & set(p.conditions):
-                continue
-            boost = self.condition_boost if wanted & set(p.conditions) else 1.0
-            scored.append((score * boost, cid))
-        scored.sort(key=lambda t: -t[0])
-        return [replace(self.passages[cid], score=s) for s, cid in scored[:k]]
+                return False
+            return not (filter_conditions and wanted and not wanted & set(p.conditions))
+
+        if self.dense is None or mode == "bm25":
+            # BM25 alone: its own scores, boosted for the conditions asked about
+            scored: list[tuple[float, str]] = []
+            for cid, score in self.lexical.search(query, n * 4):
+                if keep(cid):
+                    conds = set(self.passages[cid].conditions)
+                    boost = self.condition_boost if wanted & conds else 1.0
+                    scored.append((score * boost, cid))
+            scored.sort(key=lambda t: -t[0])
+            return [replace(self.passages[cid], score=s) for s, cid in scored[:k]]
+
+        rankings: dict[str, list[str]] = {}
+        vector = query_vector if query_vector else self.embed(query)
+        rankings["dense"] = [cid for cid in self.dense.rank(vector) if keep(cid)][:n]
+        if mode == "hybrid":
+            rankings["bm25"] = [cid for cid, _ in self.lexical.search(query, n * 4) if keep(cid)][
+                :n
+            ]
+        scores = rrf(
+            rankings,
+            k=self.rrf_k,
+            weights={"dense": self.dense_weight, "bm25": self.lexical_weight},
+        )
+        if wanted and self.condition_boost != 1.0:
+            for cid in scores:
+                if wanted & set(self.passages[cid].conditions):
+                    scores[cid] *= self.condition_boost
+        return [replace(self.passages[cid], score=s) for cid, s in top(scores, k)]
 
     def embed(self, query: str) -> list[float]:
-        """No dense arm (see the class): the composer's shared query vector is empty."""
-        return []
+        """The question's vector in the dense arm (cached per text; the composer passes it back
+        as `query_vector`), or empty without one."""
+        if self.dense is None:
+            return []
+        with self._lock:
+            vector = self._vectors.get(query)
+        if vector is None:
+            vector = self.dense.embed(query)
+            with self._lock:
+                self._vectors[query] = vector
+        return vector

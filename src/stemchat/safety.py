@@ -162,5 +162,5 @@ def forbidden_statements(text: str) -> list[str]:
 
 
 def _in_negated_clause(text: str, start: int, negated: re.Pattern[str]) -> bool:
-    clause = re.split(r"[.;:!?\n]|\bbut\b", text[max(0, start - 60) : start])[-1]
+    clause = re.split(r"[.;:!?\n]|\bbut\b|\bpero\b|\bsino\b", text[max(0, start - 60) : start])[-1]
     return bool(negated.search(clause))

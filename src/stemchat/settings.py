@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     query_embeddings: Literal["onnx", "torch"] = Field(
         "onnx", description="onnx (exported once; no torch at question time) or torch."
     )
+    translation_embeddings: Literal["use", "minilm", "none"] = Field(
+        "use",
+        description="Dense arm of Spanish search: use (multilingual USE, shipped in a package, "
+        "loaded on the first Spanish question), minilm (the English model) or none (BM25 only).",
+    )
     top_k: int = Field(6, ge=1, le=50, description="Passages handed to the answerer.")
     candidates: int = Field(
         40, ge=5, le=500, description="Candidates taken from each arm before fusion."

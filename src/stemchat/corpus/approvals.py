@@ -23,10 +23,10 @@ def _wording(lang: str | None = None) -> dict[str, object]:
     return words
 
 
-def date_words(date: str) -> str:
+def date_words(date: str, words: dict[str, object] | None = None) -> str:
     """'2024-12-18' -> 'Dec 2024' ('dic 2024' in Spanish); '2012' -> '2012'."""
     parts = date.split("-")
-    months = _wording().get("months") or _MONTHS
+    months = (words or _wording()).get("months") or _MONTHS
     assert isinstance(months, list)
     if len(parts) >= 2 and parts[1].isdigit() and 1 <= int(parts[1]) <= 12:
         return f"{months[int(parts[1]) - 1]} {parts[0]}"
@@ -51,7 +51,7 @@ def _product(a: Approval, words: dict[str, object]) -> str:
     assert isinstance(kinds, dict)
     kind = f"{kinds[a.kind]}: " if a.kind != "full" else ""
     what = f", {_what(a.what, words)}" if _what(a.what, words) else ""
-    return f"{kind}{a.product}{what}, {date_words(a.date)}"
+    return f"{kind}{a.product}{what}, {date_words(a.date, words)}"
 
 
 def _place(where: str, items: list[Approval], only: bool, words: dict[str, object]) -> str:
@@ -98,8 +98,8 @@ def _not_active(condition: Condition, words: dict[str, object]) -> list[str]:
             str(words[f"{status}_item"]).format(
                 where=_at(a.where, words),
                 product=a.product,
-                date=date_words(a.date),
-                ended=date_words(a.ended or ""),
+                date=date_words(a.date, words),
+                ended=date_words(a.ended or "", words),
                 kind=kinds[a.kind],
             )
             for a in condition.approvals
@@ -116,15 +116,16 @@ def product_fact(a: Approval, lang: str | None = None) -> str:
     kinds = words["kinds"]
     assert isinstance(kinds, dict)
     who = _what(a.who or a.what, words)
+    to = str(words.get("for", "for"))
     the = words.get("the_places", ["US", "EU", "UK"])
     assert isinstance(the, list)
     fact = str(words[f"fact_{a.status}"]).format(
         product=a.product,
         kind=kinds[a.kind],
         where=f"the {a.where}" if a.where in the else _at(a.where, words),
-        date=date_words(a.date),
-        ended=date_words(a.ended or ""),
-        who=f"for {who}" if who and not who.startswith("for ") else who,
+        date=date_words(a.date, words),
+        ended=date_words(a.ended or "", words),
+        who=f"{to} {who}" if who and not who.startswith(f"{to} ") else who,
     )
     if not who:  # no `who` on record (or not in this language): drop "It is ."
         fact = re.sub(r"\s+[^.]*\s\.$", "", fact)

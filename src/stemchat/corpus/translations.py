@@ -49,9 +49,37 @@ def file_sha256(path: Path) -> str:
 
 
 def condition_sha256(condition: Condition) -> str:
-    """The hash of a condition's reviewed English statements (what its translation renders)."""
-    values = {f: getattr(condition, f) for f in CONDITION_FIELDS}
+    """The hash of a condition's reviewed English statements and approval descriptions (what
+    its translation renders)."""
+    values: dict[str, object] = {f: getattr(condition, f) for f in CONDITION_FIELDS}
+    values["approvals"] = [
+        [a.product, a.where, a.status, a.what, a.who] for a in condition.approvals
+    ]
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+
+
+def _approval_key(entry: object) -> tuple[str, str, str]:
+    if not isinstance(entry, dict):
+        return ("", "", "")
+    return (
+        str(entry.get("product", "")),
+        str(entry.get("where", "")),
+        str(entry.get("status", "")),
+    )
+
+
+def _approval_problem(entry: object, condition: Condition) -> str:
+    """Why a translated approval description does not fit its condition's records ('' if it does)."""
+    if not isinstance(entry, dict) or not entry.get("who"):
+        return "each approvals entry needs product, where, status and who"
+    unknown = set(entry) - {"product", "where", "status", "what", "who"}
+    if unknown:
+        return f"approvals entry has unknown fields {sorted(unknown)}"
+    keys = {(a.product, a.where, a.status) for a in condition.approvals}
+    if _approval_key(entry) not in keys:
+        product, where, status = _approval_key(entry)
+        return f"no English approval record {product} / {where} / {status}"
+    return ""
 
 
 def documents_dir(corpus_dir: Path, language: str) -> Path:
@@ -156,11 +184,28 @@ def _load_conditions(out: Translations, corpus: Corpus, corpus_dir: Path) -> Non
         if not isinstance(row, dict):
             out.issues.append(Issue(path, f"'{cid}' is not a mapping", "write key: value lines"))
             continue
-        unknown = set(row) - {*CONDITION_FIELDS, "synonyms", "source_sha256"}
+        unknown = set(row) - {*CONDITION_FIELDS, "synonyms", "source_sha256", "approvals"}
         if unknown:
             out.issues.append(
                 Issue(
                     path, f"'{cid}' has unknown fields {sorted(unknown)}", "remove them", None, cid
+                )
+            )
+            continue
+        entries = row.get("approvals") or []
+        problems = (
+            [_approval_problem(e, english[cid]) for e in entries]
+            if isinstance(entries, list)
+            else ["`approvals` must be a list"]
+        )
+        if any(problems):
+            out.issues.append(
+                Issue(
+                    path,
+                    f"'{cid}': {next(p for p in problems if p)}",
+                    "match product, where and status of a record in conditions.yaml",
+                    None,
+                    cid,
                 )
             )
             continue
@@ -227,10 +272,27 @@ def translated_map(evidence: EvidenceMap, rows: dict[str, dict[str, object]]) ->
 
 def translated_condition(condition: Condition, row: dict[str, object] | None) -> Condition:
     """The condition with its reviewed statements in the translation's language (English for a
-    field the translation lacks); ids, evidence strength and approval records are unchanged."""
-    if not row:
-        return condition
-    update = {f: str(row[f]) for f in CONDITION_FIELDS if row.get(f)}
+    statement the translation lacks); ids, evidence strength and approval records are unchanged,
+    and each record's description (`what`, `who`) is the translation's, or empty."""
+    row = row or {}
+    update: dict[str, object] = {f: str(row[f]) for f in CONDITION_FIELDS if row.get(f)}
+    entries = row.get("approvals")
+    spanish = (
+        {_approval_key(e): e for e in entries if isinstance(e, dict)}
+        if isinstance(entries, list)
+        else {}
+    )
+    # a record's description in the translation's language, or none: never the English one
+    update["approvals"] = [
+        a.model_copy(
+            update={
+                "what": str((spanish.get(k) or {}).get("what") or ""),
+                "who": str((spanish.get(k) or {}).get("who") or ""),
+            }
+        )
+        for a in condition.approvals
+        for k in [(a.product, a.where, a.status)]
+    ]
     return condition.model_copy(update=update)
 
 
@@ -244,9 +306,11 @@ def stamp(corpus: Corpus, corpus_dir: Path, language: str) -> list[str]:
             continue
         text = path.read_text(encoding="utf-8")
         digest = file_sha256(original.path)
-        new = re.sub(
-            r"^original_sha256:.*$", f'original_sha256: "{digest}"', text, count=1, flags=re.M
-        )
+        line = f'original_sha256: "{digest}"'
+        if re.search(r"^original_sha256:", text, flags=re.M):
+            new = re.sub(r"^original_sha256:.*$", line, text, count=1, flags=re.M)
+        else:  # a new translation: the hash goes under its translation_of line
+            new = re.sub(r"^(translation_of:.*)$", rf"\1\n{line}", text, count=1, flags=re.M)
         if new != text:
             path.write_text(new, encoding="utf-8")
             stamped.append(path.name)

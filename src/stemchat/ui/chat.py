@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from stemchat.answer import Answer
 from stemchat.engine import Conversation
 from stemchat.markup import escape
-from stemchat.render import passage
-from stemchat.texts import LANGUAGES, disclaimer, text, texts, use_language
+from stemchat.render import kind_words, passage
+from stemchat.texts import current_language, disclaimer, text, texts, use_language
 from stemchat.ui import resources
+from stemchat.ui.i18n import LANGUAGE_NAMES, page_language, ui
 from stemchat.ui.present import (
     TIER_COLORS,
     TIER_ICONS,
@@ -20,19 +22,7 @@ from stemchat.ui.present import (
 
 ALERT = {"emergency": st.error, "crisis": st.warning}
 
-
-LANGUAGE_NAMES = {"en": "English", "es": "Español"}
-
-
-def ui(key: str) -> str:
-    """One of the page's own words, in the current language."""
-    return str(texts()["ui"][key])
-
-
-def page_language() -> str:
-    """The page's language: `?lang=es` in the address, or the sidebar switch (English first)."""
-    wanted = st.query_params.get("lang", "en")
-    return wanted if wanted in LANGUAGES else "en"
+__all__ = ["LANGUAGE_NAMES", "page", "page_language", "ui"]
 
 
 def conversation() -> Conversation:
@@ -74,7 +64,8 @@ def _render_answer(answer: Answer, key: str, *, stream: bool) -> None:
         st.markdown(ui("sources_cited"))
         for c in answer.citations:
             where = f" — {c.heading}" if c.heading else ""
-            with st.expander(escape(f"[{c.n}] {c.title}{where} · {c.kind} · {c.date}")):
+            label = f"[{c.n}] {c.title}{where} · {kind_words(c.kind)} · {c.date}"
+            with st.expander(escape(label)):
                 st.markdown(passage(c.passage))
                 if c.url:
                     st.link_button(ui("open_source"), c.url)
@@ -107,36 +98,30 @@ def feedback_key(conv: Conversation, index: int) -> str:
     return f"fb-{conv.id}-{index}"
 
 
-def sidebar(conv: Conversation) -> None:
-    with st.sidebar:
-        current = page_language()
-        chosen = st.radio(
-            ui("language"),
-            list(LANGUAGES),
-            index=list(LANGUAGES).index(current),
-            format_func=LANGUAGE_NAMES.get,
-            horizontal=True,
-            key="language",
-        )
-        if chosen != current:
-            st.query_params["lang"] = chosen
-            if not conv.turns:
-                conv.language = chosen
-            st.rerun()
+def sidebar(conv: Conversation) -> DeltaGenerator:
+    """New conversation, the download's place (filled after this run's answer), versions."""
+    with st.sidebar:  # the language switch comes before it, on every page (app.py, i18n.py)
         st.button(ui("new_conversation"), on_click=new_conversation, icon=":material/refresh:")
-        if conv.turns:
-            st.download_button(
-                ui("download"),
-                export_markdown(conv.turns),
-                file_name="stemchat-conversation.md",
-                mime="text/markdown",
-            )
+        slot = st.empty()
         try:
             eng = resources.engine()
             st.caption(escape(ui("corpus_version").format(version=resources.corpus_version(eng))))
             st.caption(escape(ui("last_reviewed").format(date=resources.last_reviewed(eng))))
         except Exception:
             st.caption(ui("corpus_unavailable"))
+    return slot
+
+
+def download(slot: DeltaGenerator, conv: Conversation) -> None:
+    """The conversation as Markdown, headings in the page's language, with every answer so far
+    (drawn last, so it holds the answer given in this run too)."""
+    if conv.turns:
+        slot.download_button(
+            ui("download"),
+            export_markdown(conv.turns),
+            file_name="stemchat-conversation.md",
+            mime="text/markdown",
+        )
 
 
 def page() -> None:
@@ -148,7 +133,14 @@ def _page() -> None:
     st.title("stemchat")
     st.info(text("standing_notice"), icon=":material/info:")
     conv = conversation()
-    sidebar(conv)
+    if not conv.turns:  # a conversation not yet started follows the switch (on any page)
+        conv.language = current_language()
+    slot = sidebar(conv)
+    _conversation(conv)
+    download(slot, conv)
+
+
+def _conversation(conv: Conversation) -> None:
     for i, turn in enumerate(conv.turns):
         with st.chat_message("user"):
             st.text(turn.question)

@@ -1,79 +1,80 @@
-"""The evidence map page: every condition's tier as a sortable table and a chart."""
+"""The evidence map page: every condition's tier as a sortable table and a chart, in the chosen
+language (its reviewed statements: corpus/conditions.<language>.yaml), with a Markdown download."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from stemchat.corpus.approvals import approval_line
 from stemchat.corpus.loader import load_evidence_map, read_document
 from stemchat.corpus.models import Condition, EvidenceMap
+from stemchat.corpus.translations import documents_dir, translated_rows
 from stemchat.markup import escape
-from stemchat.render import document, link
-from stemchat.texts import tier_description
+from stemchat.render import document, kind_words, link, tier_words
+from stemchat.texts import current_language, text
 from stemchat.ui import resources
-from stemchat.ui.present import TIER_COLORS, TIER_ORDER
+from stemchat.ui.i18n import ui_group
+from stemchat.ui.present import (
+    APPROVAL_COLUMNS,
+    MAP_COLUMNS,
+    TIER_COLORS,
+    TIER_ICONS,
+    TIER_ORDER,
+    TranslatedRows,
+    approval_rows,
+    evidence_map_markdown,
+    map_rows,
+    tier_badge_text,
+)
 
-COLUMNS = ["condition", "id", "evidence", "what it means", "why", "approvals", "as of"]
+COLUMNS = MAP_COLUMNS
 
 
-def table(evidence: EvidenceMap) -> pd.DataFrame:
+def table(
+    evidence: EvidenceMap, lang: str | None = None, translations: TranslatedRows | None = None
+) -> pd.DataFrame:
     """One row per condition: evidence strength and approvals as separate columns (cells are
-    shown as plain text by st.dataframe)."""
-    rows = [
-        {
-            "condition": c.name,
-            "id": c.id,
-            "evidence": c.tier.value,
-            "what it means": tier_description(c.tier.value),
-            "why": f"{c.tier_label}. {c.tier_note}".strip(),
-            "approvals": approval_line(c),
-            "as of": c.as_of,
-        }
-        for c in evidence.conditions.values()
-    ]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    shown as plain text by st.dataframe). The keys are the same in every language; the text is
+    in `lang` where `translations` has a reviewed version of it."""
+    return pd.DataFrame(map_rows(evidence, translations, lang), columns=COLUMNS)
 
 
-def approvals_table(cond: Condition) -> pd.DataFrame:
+def approvals_table(
+    cond: Condition, lang: str | None = None, translation: Mapping[str, object] | None = None
+) -> pd.DataFrame:
     """Every approval record of one condition, each with its country, kind and status."""
-    return pd.DataFrame(
-        [
-            {
-                "product": a.product,
-                "where": a.where,
-                "regulator": a.regulator,
-                "kind": a.kind,
-                "for whom": a.who,
-                "decided": a.date,
-                "status": a.status + (f" ({a.ended})" if a.ended else ""),
-                "checked": a.as_of,
-            }
-            for a in cond.approvals
-        ]
-    )
+    return pd.DataFrame(approval_rows(cond, lang, translation), columns=APPROVAL_COLUMNS)
 
 
 def page() -> None:
-    st.title("Evidence map")
-    st.caption(
-        "For each condition stemchat covers: how strong the evidence of benefit is, and, "
-        "separately, what regulators have approved where. Colours always come with the words."
-    )
+    words = ui_group("map")
+    lang = current_language()
+    st.title(words["title"])
+    st.caption(words["caption"])
     settings = resources.settings()
     evidence, _ = load_evidence_map(settings.conditions_file)
     if evidence is None or not evidence.conditions:
-        st.info("The evidence map is missing or invalid. Maintainers: run `stemchat check`.")
+        st.info(words["missing"])
         return
-    df = table(evidence)
+    translations = translated_rows(settings.corpus_dir, lang) if lang != "en" else {}
+    df = table(evidence, lang, translations)
+    heads = words["columns"]
+    names = {t: tier_words(t) for t in TIER_ORDER}  # the tiers' names in the page's language
     tiers = st.multiselect(
-        "Filter by evidence strength",
+        words["filter"],
         TIER_ORDER,
         default=[t for t in TIER_ORDER if t in set(df["evidence"])],
+        format_func=names.__getitem__,
+        key="map-tiers",
     )
     shown = df[df["evidence"].isin(tiers)]
-    st.dataframe(shown.drop(columns=["id"]), hide_index=True, width="stretch")
+    view = shown.drop(columns=["id", "established care"]).assign(
+        evidence=shown["evidence"].map(names)
+    )
+    st.dataframe(view.rename(columns=heads), hide_index=True, width="stretch")
     counts = (
         shown.groupby("evidence")
         .size()
@@ -81,12 +82,18 @@ def page() -> None:
         .fillna(0)
         .reset_index(name="conditions")
     )
+    counts["tier"] = counts["evidence"].map(names)
     chart = (
         alt.Chart(counts)
         .mark_bar()
         .encode(
-            x=alt.X("conditions:Q", title="Number of conditions"),
-            y=alt.Y("evidence:N", sort=TIER_ORDER, title="Evidence strength"),
+            x=alt.X("conditions:Q", title=words["chart_count"]),
+            y=alt.Y(
+                "tier:N",
+                sort=list(names.values()),
+                title=words["chart_tier"],
+                axis=alt.Axis(labelLimit=240),  # "ensayos aleatorizados" in full
+            ),
             color=alt.Color(
                 "evidence:N",
                 scale=alt.Scale(
@@ -94,33 +101,59 @@ def page() -> None:
                 ),
                 legend=None,
             ),
-            tooltip=["evidence", "conditions"],
+            tooltip=[
+                alt.Tooltip("tier:N", title=words["chart_tier"]),
+                alt.Tooltip("conditions:Q", title=words["chart_count"]),
+            ],
         )
-        .properties(title="Conditions by evidence strength", height=220)
+        .properties(title=words["chart_title"])
     )
-    st.altair_chart(chart, width="stretch")
+    st.altair_chart(chart, width="stretch", height=90 + 36 * len(counts))
+    st.download_button(
+        words["download"],
+        evidence_map_markdown(df.to_dict("records"), lang),  # every condition, not the filter
+        file_name=f"stemchat-evidence-map{'' if lang == 'en' else f'.{lang}'}.md",
+        mime="text/markdown",
+        icon=":material/download:",
+    )
     if shown.empty:
         return
-    choice = st.selectbox("Open a condition", shown["condition"].tolist())
-    cond = evidence.get(str(shown[shown["condition"] == choice].iloc[0]["id"]))
+    shown_names = {str(k): str(v) for k, v in zip(shown["id"], shown["condition"], strict=True)}
+    choice = st.selectbox(
+        words["open"], list(shown_names), format_func=shown_names.__getitem__, key="map-condition"
+    )
+    cond = evidence.get(str(choice))
     if cond is None:
         return
-    st.subheader(escape(cond.name))
-    st.markdown(
-        f"**{escape(f'Evidence strength: {cond.tier.value}')}** — "
-        + escape(f"{cond.tier_label}. {cond.tier_note} (as of {cond.as_of})")
+    row = shown[shown["id"] == cond.id].iloc[0]
+    tier = cond.tier.value
+    st.subheader(escape(row["condition"]))
+    st.badge(
+        tier_badge_text(tier),
+        color=TIER_COLORS[tier],  # type: ignore[arg-type]
+        icon=TIER_ICONS[tier],
     )
-    st.markdown("**Approvals:** " + escape(approval_line(cond)))
+    st.markdown(
+        f"**{escape(str(words['strength']).format(tier=tier_words(tier)))}** — "
+        + escape(row["why"])
+    )
+    st.caption(escape(f"{heads['as of']}: {cond.as_of}"))
+    st.markdown(f"**{text('approvals_label')}** " + escape(row["approvals"]))
+    if row["established care"]:
+        st.markdown(f"**{words['established_care']}** " + escape(row["established care"]))
     if cond.approvals:
-        st.dataframe(approvals_table(cond), hide_index=True, width="stretch")
+        records = approvals_table(cond, lang, translations.get(cond.id))
+        records = records.rename(columns=words["approval_columns"])
+        st.dataframe(records, hide_index=True, width="stretch")
     for i, doc_id in enumerate(cond.key_documents):
-        doc = read_document(settings.documents_dir / f"{doc_id}.md")
+        translated = documents_dir(settings.corpus_dir, lang) / f"{doc_id}.md"
+        doc = read_document(translated) if lang != "en" and translated.is_file() else None
+        doc = doc or read_document(settings.documents_dir / f"{doc_id}.md")
         if doc is None:
             continue
         links = [s.link for s in doc.meta.sources if s.link]
-        with st.expander(
-            escape(f"{doc.meta.title} · {doc.meta.kind} · {doc.meta.date}"), expanded=i == 0
-        ):
+        label = f"{doc.meta.title} · {kind_words(doc.meta.kind)} · {doc.meta.date}"
+        with st.expander(escape(label), expanded=i == 0):
             st.markdown(document(doc.body, links))
             for s in doc.meta.sources:
                 if s.link:
