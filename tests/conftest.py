@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,3 +101,20 @@ def indexed(tmp_path_factory: pytest.TempPathFactory, embeddings) -> Iterator[Se
     settings = make_settings(tmp, copy_corpus(tmp / "corpus"))
     ingest(settings, embeddings)
     yield settings
+
+
+def fresh_process(shipped, code: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    """Run `code` in a new interpreter on the indexed shipped store (no STEMCHAT_ settings of
+    this session), and require it to succeed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEMCHAT_")}
+    env.update(STEMCHAT_CORPUS_DIR=str(shipped.corpus_dir), STEMCHAT_DATA_DIR=str(shipped.data_dir))
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys\n" + code],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc

